@@ -1,0 +1,477 @@
+"""The generation workflow: start a run, move it stage by stage, run a job, cancel, reap.
+
+The database rows are the truth. Huey tasks carry only a job id; every state change is
+a conditional UPDATE so two workers (or a worker and the reaper) never both win, and
+every change sends a wake-up so open pages re-read the rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import threading
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from generation import notify
+from generation.backends.base import (
+    Backend,
+    BackendError,
+    GeneratedAsset,
+    JobCancelled,
+    JobInput,
+)
+from generation.models import (
+    STAGE_ASSET,
+    STAGE_ORDER,
+    GenerationJob,
+    GenerationRun,
+    JobStatus,
+    Origin,
+    RunStatus,
+    Stage,
+)
+from generation.planner import NO_AUDIO, NO_IMAGE, plan
+from projects import dirty
+from projects.models import Project, Sentence
+
+log = logging.getLogger(__name__)
+
+WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
+
+
+class SceneDeleted(Exception):
+    pass
+
+
+class RunInProgress(Exception):
+    def __init__(self, run: GenerationRun):
+        super().__init__(f"Run {run.id} is still in progress for this project.")
+        self.run = run
+
+
+@dataclass
+class StartedRun:
+    run: GenerationRun | None
+    job_counts: dict[str, int]
+
+    @property
+    def total_jobs(self) -> int:
+        return sum(self.job_counts.values())
+
+
+def start_run(
+    project: Project,
+    stages: Iterable[str],
+    skip_clean: bool = True,
+    origin: str = Origin.PAGE,
+    user: Any = None,
+    only: set[tuple[int, str]] | None = None,
+    retry_of: GenerationRun | None = None,
+    inline: bool = False,
+) -> StartedRun:
+    """Plan every job and queue the first stage. Raises RunInProgress, PlanError."""
+    stages = list(stages)
+    with transaction.atomic():
+        active = project.runs.active().first()
+        if active is not None:
+            raise RunInProgress(active)
+        planned = plan(project.sentences.all(), stages, skip_clean, only)
+        counts = {stage: 0 for stage in STAGE_ORDER if stage in stages}
+        for job in planned:
+            counts[job.stage] += 1
+        if not planned:
+            return StartedRun(None, counts)
+        try:
+            # The partial unique index settles a race the check above can't see.
+            with transaction.atomic():
+                run = GenerationRun.objects.create(
+                    project=project,
+                    stages=[s for s in STAGE_ORDER if s in stages],
+                    skip_clean=skip_clean,
+                    status=RunStatus.RUNNING,
+                    origin=origin,
+                    started_by=user if getattr(user, "is_authenticated", False) else None,
+                    retry_of=retry_of,
+                    inline=inline,
+                )
+        except IntegrityError:
+            raise RunInProgress(project.runs.active().get()) from None
+        now = timezone.now()
+        GenerationJob.objects.bulk_create(
+            GenerationJob(
+                run=run,
+                sentence=job.sentence,
+                position=job.sentence.position,
+                stage=job.stage,
+                status=JobStatus.SKIPPED if job.skip_reason else JobStatus.PENDING,
+                error=job.skip_reason,
+                finished_at=now if job.skip_reason else None,
+            )
+            for job in planned
+        )
+        advance(run.id)
+    return StartedRun(run, counts)
+
+
+def retry_failed(run: GenerationRun, origin: str = Origin.PAGE, user: Any = None) -> StartedRun:
+    """A new run of just what failed in `run`, and the clips that were skipped for it."""
+    redo = set(
+        run.jobs.filter(
+            Q(status=JobStatus.FAILED) | Q(status=JobStatus.SKIPPED, stage=Stage.VIDEOS),
+            sentence__isnull=False,
+        ).values_list("sentence_id", "stage")
+    )
+    stages = sorted({stage for _, stage in redo}, key=STAGE_ORDER.index)
+    if not stages:
+        return StartedRun(None, {})
+    return start_run(
+        run.project, stages, skip_clean=False, origin=origin, user=user, only=redo, retry_of=run
+    )
+
+
+def advance(run_id: int) -> None:
+    """Queue the next stage when the current one is finished; end the run when all are.
+
+    Runs under the run's row lock (and SQLite's single writer), so of all the workers
+    finishing jobs at once exactly one moves the run on.
+    """
+    with transaction.atomic():
+        run = GenerationRun.objects.select_for_update().get(id=run_id)
+        if not run.is_active:
+            return
+        jobs = run.jobs.all()
+        if jobs.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).exists():
+            return
+        if run.status != RunStatus.CANCELLING:
+            for stage in run.stages:
+                pending = jobs.filter(stage=stage, status=JobStatus.PENDING)
+                if stage == Stage.VIDEOS:
+                    skip_videos_without_inputs(run)
+                job_ids = list(pending.values_list("id", flat=True))
+                if not job_ids:
+                    continue
+                jobs.filter(id__in=job_ids, status=JobStatus.PENDING).update(
+                    status=JobStatus.QUEUED, updated=timezone.now()
+                )
+                run.current_stage = stage
+                run.save(update_fields=["current_stage"])
+                if not run.inline:
+                    transaction.on_commit(lambda ids=job_ids: enqueue_jobs(ids))  # type: ignore[misc]
+                notify.run_changed(run)
+                return
+        finish(run)
+
+
+def skip_videos_without_inputs(run: GenerationRun) -> None:
+    """Clips whose picture or narration failed or is missing end skipped, with the reason."""
+    waiting = run.jobs.filter(stage=Stage.VIDEOS, status=JobStatus.PENDING)
+    now = timezone.now()
+    for asset, field, reason in (("image", "image_file", NO_IMAGE), ("audio", "audio_file", NO_AUDIO)):
+        stage = Stage.IMAGES if asset == "image" else Stage.AUDIO
+        failed_here = run.jobs.filter(stage=stage).exclude(status=JobStatus.SUCCEEDED)
+        waiting.filter(sentence__in=failed_here.values("sentence")).update(
+            status=JobStatus.SKIPPED,
+            error=f"Skipped: this scene's {asset} was not made in this run.",
+            finished_at=now,
+            updated=now,
+        )
+        waiting.filter(**{f"sentence__{field}": ""}).update(
+            status=JobStatus.SKIPPED, error=reason, finished_at=now, updated=now
+        )
+    waiting.filter(sentence__isnull=True).update(
+        status=JobStatus.SKIPPED, error="The scene was deleted.", finished_at=now, updated=now
+    )
+
+
+def finish(run: GenerationRun) -> None:
+    if run.status == RunStatus.CANCELLING:
+        run.status = RunStatus.CANCELLED
+    elif run.jobs.filter(status=JobStatus.FAILED).exists():
+        run.status = RunStatus.FAILED
+    else:
+        run.status = RunStatus.SUCCEEDED
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "finished_at"])
+    notify.run_changed(run)
+
+
+def enqueue_jobs(job_ids: list[int]) -> None:
+    from generation.tasks import run_job
+
+    for job_id in job_ids:
+        run_job(job_id)
+
+
+def cancel_run(run: GenerationRun) -> bool:
+    """Stop the run: no new job starts, the running ones stop at their next step.
+
+    Finished assets stay. Returns False if the run had already ended.
+    """
+    with transaction.atomic():
+        updated = GenerationRun.objects.filter(
+            id=run.id, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]
+        ).update(status=RunStatus.CANCELLING)
+        if not updated:
+            return False
+        now = timezone.now()
+        run.jobs.filter(status__in=[JobStatus.PENDING, JobStatus.QUEUED]).update(
+            status=JobStatus.CANCELLED, finished_at=now, updated=now
+        )
+        run.jobs.filter(status=JobStatus.RUNNING).update(cancel_requested=True, updated=now)
+        advance(run.id)
+    run.refresh_from_db()
+    notify.run_changed(run)
+    return True
+
+
+# Running a job ---------------------------------------------------------------
+
+
+def claim(job_id: int) -> bool:
+    """Take a queued job for this worker; False if someone else has it or it was cancelled."""
+    now = timezone.now()
+    return bool(
+        GenerationJob.objects.filter(id=job_id, status=JobStatus.QUEUED).update(
+            status=JobStatus.RUNNING,
+            attempts=F("attempts") + 1,
+            worker=WORKER_NAME,
+            heartbeat=now,
+            started_at=now,
+            step=0,
+            total_steps=0,
+            updated=now,
+        )
+    )
+
+
+def execute_job(job_id: int) -> None:
+    """The body of a huey task: claim the job, generate, record the asset, move on."""
+    if not claim(job_id):
+        return
+    job = GenerationJob.objects.select_related("run__project", "sentence").get(id=job_id)
+    notify.job_changed(job)
+    work_dir = Path(settings.MEDIA_ROOT) / ".work" / f"job-{job.id}-{job.attempts}"
+    heartbeat = Heartbeat(job.id)
+    try:
+        if job.sentence is None:
+            end_job(job, JobStatus.SKIPPED, "The scene was deleted.")
+            return
+        job_input = build_input(job, work_dir)
+        GenerationJob.objects.filter(id=job.id).update(input_revision=job.sentence.revision)
+        job.input_revision = job.sentence.revision
+        heartbeat.start()
+        backend = load_backend(job.stage, job.run.project.preset)
+        asset = backend.generate(job_input, StepReporter(job))
+        heartbeat.stop()
+        record_asset(job, asset)
+    except JobCancelled:
+        end_job(job, JobStatus.CANCELLED, "")
+    except SceneDeleted:
+        end_job(job, JobStatus.SKIPPED, "The scene was deleted while its job ran.")
+    except BackendError as e:
+        end_job(job, JobStatus.FAILED, str(e), traceback.format_exc())
+    except Exception as e:  # noqa: BLE001 - any crash of model code fails just this job
+        log.exception("Job %s failed", job.id)
+        message = f"{type(e).__name__}: {e}".splitlines()[0][:500]
+        end_job(job, JobStatus.FAILED, message, traceback.format_exc())
+    finally:
+        heartbeat.stop()
+        shutil.rmtree(work_dir, ignore_errors=True)
+    advance(job.run_id)
+
+
+def load_backend(stage: str, preset: str) -> Backend:
+    factory = import_string(settings.STORYBOARD_BACKEND_FACTORY)
+    return factory(stage, preset)
+
+
+def build_input(job: GenerationJob, work_dir: Path) -> JobInput:
+    sentence = job.sentence
+    assert sentence is not None
+    project = job.run.project
+    work_dir.mkdir(parents=True, exist_ok=True)
+    media = Path(settings.MEDIA_ROOT)
+    return JobInput(
+        stage=job.stage,
+        sentence_id=sentence.id,
+        position=sentence.position,
+        text=sentence.text,
+        image_prompt=sentence.image_prompt,
+        style_prompt=project.style_prompt,
+        voice=project.voice,
+        language=project.language,
+        width=project.width,
+        height=project.height,
+        fps=project.fps,
+        camera_movement=sentence.camera_movement,
+        motion_strength=sentence.motion_strength,
+        # Stable per scene so regenerating an unchanged prompt gives the same picture.
+        seed=sentence.id,
+        work_dir=work_dir,
+        audio_path=media / sentence.audio_file.name if sentence.audio_file else None,
+        audio_duration=sentence.audio_duration,
+        image_path=media / sentence.image_file.name if sentence.image_file else None,
+    )
+
+
+class StepReporter:
+    """The backend's on_step: records step progress and is where a cancel is noticed."""
+
+    def __init__(self, job: GenerationJob):
+        self.job = job
+
+    def __call__(self, done: int, total: int) -> None:
+        # One conditional UPDATE both reports progress and checks for a cancel.
+        still_wanted = GenerationJob.objects.filter(
+            id=self.job.id, status=JobStatus.RUNNING, cancel_requested=False
+        ).update(step=done, total_steps=total, heartbeat=timezone.now(), updated=timezone.now())
+        if not still_wanted:
+            raise JobCancelled()
+        notify.job_changed(self.job, step=(done, total))
+
+
+class Heartbeat:
+    """Keeps a job's heartbeat fresh while the backend is busy between steps (loading a
+    model can take minutes), so the reaper only takes jobs whose worker really died."""
+
+    def __init__(self, job_id: int):
+        self.job_id = job_id
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._beat, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join()
+            self._thread = None
+
+    def _beat(self) -> None:
+        from django.db import connection
+
+        try:
+            while not self._stop.wait(settings.JOB_HEARTBEAT_SECONDS):
+                GenerationJob.objects.filter(id=self.job_id, status=JobStatus.RUNNING).update(
+                    heartbeat=timezone.now()
+                )
+        finally:
+            connection.close()
+
+
+def record_asset(job: GenerationJob, asset: GeneratedAsset) -> None:
+    """Move the new file into place and record it in one transaction with the dirty flags.
+
+    If the job was cancelled meanwhile, the new file is thrown away and the scene keeps
+    its previous asset.
+    """
+    field = STAGE_ASSET[job.stage]
+    sentence = job.sentence
+    assert sentence is not None
+    relative = f"projects/{sentence.project_id}/scenes/{sentence.id}/{field}-{job.id}-{job.attempts}{asset.path.suffix}"
+    final = Path(settings.MEDIA_ROOT) / relative
+    final.parent.mkdir(parents=True, exist_ok=True)
+    old_files: list[str] = []
+    with transaction.atomic():
+        now = timezone.now()
+        still_running = GenerationJob.objects.filter(
+            id=job.id, status=JobStatus.RUNNING, cancel_requested=False
+        ).update(status=JobStatus.SUCCEEDED, output_file=relative, finished_at=now, updated=now)
+        if not still_running:
+            raise JobCancelled()
+        scene = Sentence.objects.select_for_update().filter(id=sentence.id).first()
+        if scene is None:
+            raise SceneDeleted()
+        os.replace(asset.path, final)
+        old = getattr(scene, f"{field}_file")
+        if old and old.name != relative:
+            old_files.append(old.name)
+        changes: dict[str, Any] = {f"{field}_file": relative}
+        if job.stage == Stage.AUDIO:
+            changes["audio_duration"] = asset.duration
+        # Inputs edited while the job ran: keep the new asset, but it is already stale.
+        if scene.revision == job.input_revision:
+            changes[dirty.flag_name(field)] = False
+        for downstream in dirty.NEW_ASSET_DIRTIES[field]:
+            changes[dirty.flag_name(downstream)] = True
+        Sentence.objects.filter(id=scene.id).update(**changes)
+
+        def remove_old() -> None:
+            for name in old_files:
+                Path(settings.MEDIA_ROOT, name).unlink(missing_ok=True)
+
+        transaction.on_commit(remove_old)
+    job.status = JobStatus.SUCCEEDED
+    notify.job_changed(job)
+
+
+def end_job(job: GenerationJob, status: str, error: str, tb: str = "") -> None:
+    """Record how a job ended, unless someone (cancel, the reaper) already decided."""
+    now = timezone.now()
+    if status == JobStatus.CANCELLED:
+        # The run's cancel asked for this; it isn't a failure.
+        updated = GenerationJob.objects.filter(id=job.id, status=JobStatus.RUNNING).update(
+            status=JobStatus.CANCELLED, finished_at=now, updated=now
+        )
+    else:
+        updated = GenerationJob.objects.filter(id=job.id, status=JobStatus.RUNNING).update(
+            status=status, error=error, traceback=tb, finished_at=now, updated=now
+        )
+    if updated:
+        job.status = status
+        notify.job_changed(job)
+
+
+# The reaper ------------------------------------------------------------------
+
+
+def reap_stale_jobs() -> int:
+    """Give the jobs of dead workers another go, or fail them after too many tries.
+
+    Huey delivers at most once: a task being run when its worker was killed is gone
+    from the queue, so without this its job would stay "running" for ever.
+    """
+    reaped = 0
+    for job in GenerationJob.objects.stale().select_related("run"):
+        now = timezone.now()
+        still_stale = GenerationJob.objects.stale(now).filter(id=job.id, heartbeat=job.heartbeat)
+        if job.cancel_requested:
+            changed = still_stale.update(status=JobStatus.CANCELLED, finished_at=now, updated=now)
+        elif job.attempts >= settings.JOB_MAX_ATTEMPTS:
+            changed = still_stale.update(
+                status=JobStatus.FAILED,
+                error=(
+                    f"The worker running this job stopped responding {job.attempts} times "
+                    "(killed or out of memory?). Giving up."
+                ),
+                finished_at=now,
+                updated=now,
+            )
+        else:
+            changed = still_stale.update(status=JobStatus.QUEUED, worker="", updated=now)
+            if changed:
+                log.warning("Re-queueing job %s: worker %s stopped responding", job.id, job.worker)
+                enqueue_jobs([job.id])
+        if changed:
+            reaped += 1
+            advance(job.run_id)
+    # A run whose last job ended in a process that died before it could move the run on.
+    for run_id in GenerationRun.objects.active().exclude(
+        jobs__status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
+    ).values_list("id", flat=True):
+        advance(run_id)
+    return reaped

@@ -1,0 +1,46 @@
+"""Huey tasks: each takes an id, loads the row, and calls the workflow in runs.py."""
+
+import logging
+import threading
+
+from django.conf import settings
+from django.db import close_old_connections
+from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
+from huey import crontab
+
+from generation import runs
+
+log = logging.getLogger(__name__)
+
+
+@db_task()
+def run_job(job_id: int) -> None:
+    runs.execute_job(job_id)
+
+
+@db_periodic_task(crontab(minute="*"))
+def reap_stale_jobs() -> None:
+    # A backstop for consumers started without the reaper thread below.
+    runs.reap_stale_jobs()
+
+
+_reaper_started = threading.Lock()
+
+
+@HUEY.on_startup()
+def start_reaper() -> None:
+    """Reap every few seconds, not once a minute (huey's periodic granularity): a dead
+    worker's job should be picked up again soon after its heartbeat goes stale."""
+    if not _reaper_started.acquire(blocking=False):
+        return
+
+    def loop() -> None:
+        stop = threading.Event()
+        while not stop.wait(settings.REAPER_INTERVAL_SECONDS):
+            try:
+                close_old_connections()
+                runs.reap_stale_jobs()
+            except Exception:  # noqa: BLE001 - the reaper must outlive a database hiccup
+                log.exception("Reaper pass failed")
+
+    threading.Thread(target=loop, name="storyboard-reaper", daemon=True).start()

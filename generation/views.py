@@ -1,0 +1,196 @@
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from generation import runs
+from generation.models import STAGE_ORDER, GenerationRun, Origin
+from generation.planner import PlanError
+from generation.progress import job_errors, run_progress, storyboard_generation_context
+from projects.models import Project
+from projects.views import load_project
+
+
+def json_error(status: int, message: str, **extra: Any) -> JsonResponse:
+    return JsonResponse({"error": message, **extra}, status=status)
+
+
+def api_login_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Like login_required, but answers a script with JSON 401 instead of a login page."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return json_error(401, "Authentication required: log in first.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def load_api_project(request: HttpRequest, project_id: int) -> Project:
+    return get_object_or_404(Project.objects.owned_by(request.user), id=project_id)
+
+
+class BadRequest(ValueError):
+    pass
+
+
+def parse_body(request: HttpRequest, with_stages: bool) -> tuple[list[str] | None, bool]:
+    if not request.body.strip():
+        return None, True
+    try:
+        body = json.loads(request.body)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise BadRequest("The request body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise BadRequest("The request body must be a JSON object.")
+    skip_clean = body.get("skipClean", True)
+    if not isinstance(skip_clean, bool):
+        raise BadRequest("skipClean must be true or false.")
+    stages = None
+    if with_stages and "stages" in body:
+        stages = body["stages"]
+        if not isinstance(stages, list) or not all(isinstance(s, str) for s in stages):
+            raise BadRequest('stages must be a list of stage names, e.g. ["audio", "images"].')
+    return stages, skip_clean
+
+
+def progress_payload(run: GenerationRun) -> dict:
+    return {**run_progress(run).as_json(), "errors": job_errors(run)}
+
+
+def start(request: HttpRequest, project: Project, stages: list[str], skip_clean: bool, origin: str) -> JsonResponse:
+    try:
+        started = runs.start_run(project, stages, skip_clean, origin=origin, user=request.user)
+    except PlanError as e:
+        return json_error(400, str(e))
+    except runs.RunInProgress as e:
+        return json_error(
+            409,
+            "A generation run is already in progress for this project.",
+            runId=e.run.id,
+            progress=run_progress(e.run).as_json(),
+        )
+    if started.run is None:
+        message = "Nothing to generate: every requested asset is up to date."
+    else:
+        message = "Generation started"
+    return JsonResponse(
+        {
+            "runId": started.run.id if started.run else None,
+            "jobCounts": started.job_counts,
+            "totalJobs": started.total_jobs,
+            "message": message,
+        },
+        status=202,
+    )
+
+
+@api_login_required
+@require_POST
+def api_generate_all(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = load_api_project(request, project_id)
+    try:
+        stages, skip_clean = parse_body(request, with_stages=True)
+    except BadRequest as e:
+        return json_error(400, str(e))
+    return start(request, project, stages or STAGE_ORDER, skip_clean, Origin.API)
+
+
+@api_login_required
+@require_POST
+def api_generate_stage(request: HttpRequest, project_id: int, stage: str) -> HttpResponse:
+    project = load_api_project(request, project_id)
+    try:
+        _, skip_clean = parse_body(request, with_stages=False)
+    except BadRequest as e:
+        return json_error(400, str(e))
+    return start(request, project, [stage], skip_clean, Origin.API)
+
+
+@api_login_required
+@require_POST
+def api_cancel(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = load_api_project(request, project_id)
+    run = project.runs.active().first()
+    if run is None or not runs.cancel_run(run):
+        return json_error(409, "No generation run is in progress for this project.")
+    run.refresh_from_db()
+    return JsonResponse(
+        {"runId": run.id, "status": run.status, "message": "Cancelling: finished assets are kept."},
+        status=202,
+    )
+
+
+@api_login_required
+@require_GET
+def api_generation(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = load_api_project(request, project_id)
+    run = project.runs.first()
+    if run is None:
+        return JsonResponse({"runId": None, "status": None, "message": "No generation has run yet."})
+    return JsonResponse(progress_payload(run))
+
+
+# The storyboard page's toolbar ---------------------------------------------
+
+PAGE_OPTIONS = {
+    "all": STAGE_ORDER,
+    "audio": ["audio"],
+    "images": ["images"],
+    "videos": ["videos"],
+}
+
+
+def toolbar_response(request: HttpRequest, project: Project, status: int = 200, **extra: Any) -> HttpResponse:
+    if not request.htmx:
+        return redirect(project)
+    context = {"project": project, "counts": project.pending_counts(), **storyboard_generation_context(project), **extra}
+    return render(request, "projects/storyboard.html#toolbar", context, status=status)
+
+
+@login_required
+@require_POST
+def generate(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = load_project(request, project_id)
+    stages = PAGE_OPTIONS.get(request.POST.get("option", ""))
+    if stages is None:
+        return toolbar_response(request, project, 400, toolbar_error="Choose what to generate.")
+    skip_clean = request.POST.get("skip_clean") == "on"
+    try:
+        started = runs.start_run(project, stages, skip_clean, origin=Origin.PAGE, user=request.user)
+    except runs.RunInProgress:
+        return toolbar_response(request, project, 409, toolbar_error="A run is already in progress.")
+    extra = {}
+    if started.run is None:
+        extra["toolbar_notice"] = "Nothing to generate: everything is up to date."
+    return toolbar_response(request, project, **extra)
+
+
+@login_required
+@require_POST
+def cancel(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = load_project(request, project_id)
+    run = project.runs.active().first()
+    if run is not None:
+        runs.cancel_run(run)
+    return toolbar_response(request, project)
+
+
+@login_required
+@require_POST
+def retry_failed(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = load_project(request, project_id)
+    run = project.runs.first()
+    if run is None:
+        return toolbar_response(request, project, 409, toolbar_error="There is nothing to retry.")
+    try:
+        runs.retry_failed(run, origin=Origin.PAGE, user=request.user)
+    except runs.RunInProgress:
+        return toolbar_response(request, project, 409, toolbar_error="A run is already in progress.")
+    return toolbar_response(request, project)

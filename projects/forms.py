@@ -1,0 +1,57 @@
+from django import forms
+from django.core.exceptions import ValidationError
+
+from projects.models import Project, Sentence
+from projects.script import ScriptError, split_script
+
+
+class ProjectCreateForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    script = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}), strip=True)
+    language = forms.CharField(max_length=16, initial="en")
+
+    def clean(self) -> dict:
+        cleaned = super().clean() or {}
+        if "script" in cleaned:
+            try:
+                cleaned["sentences"] = split_script(cleaned["script"], cleaned.get("language", "en"))
+            except ScriptError as e:
+                self.add_error("script", str(e))
+        return cleaned
+
+
+class ProjectSettingsForm(forms.ModelForm):
+    class Meta:
+        model = Project
+        fields = ["name", "voice", "language", "style_prompt", "width", "height", "fps", "preset"]
+
+
+class SentenceForm(forms.ModelForm):
+    class Meta:
+        model = Sentence
+        fields = ["text", "image_prompt", "camera_movement", "motion_strength"]
+        widgets = {
+            "text": forms.Textarea(attrs={"rows": 3}),
+            "image_prompt": forms.Textarea(attrs={"rows": 3}),
+            "motion_strength": forms.NumberInput(attrs={"step": "0.05", "min": 0, "max": 1}),
+        }
+
+    def clean_text(self) -> str:
+        text = " ".join(self.cleaned_data["text"].split())
+        if not text:
+            raise ValidationError("A scene needs some text to narrate.")
+        return text
+
+
+class SentenceAddForm(forms.Form):
+    text = forms.CharField(max_length=Sentence.MAX_TEXT, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean_text(self) -> str:
+        text = " ".join(self.cleaned_data["text"].split())
+        if not text:
+            raise ValidationError("A scene needs some text to narrate.")
+        return text
+
+
+class MoveForm(forms.Form):
+    direction = forms.ChoiceField(choices=[("up", "up"), ("down", "down")])

@@ -1,0 +1,159 @@
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from projects.forms import (
+    MoveForm,
+    ProjectCreateForm,
+    ProjectSettingsForm,
+    SentenceAddForm,
+    SentenceForm,
+)
+from projects.models import Project, Sentence
+
+
+def load_project(request: HttpRequest, project_id: int) -> Project:
+    """The project, if it belongs to the logged-in user: the one ownership check."""
+    return get_object_or_404(Project.objects.owned_by(request.user), id=project_id)
+
+
+def load_sentence(request: HttpRequest, project_id: int, sentence_id: int) -> Sentence:
+    project = load_project(request, project_id)
+    sentence = get_object_or_404(project.sentences.all(), id=sentence_id)
+    sentence.project = project
+    return sentence
+
+
+def storyboard_context(project: Project, **extra: object) -> dict:
+    # Imported here because generation depends on projects, not the other way round.
+    from generation.progress import storyboard_generation_context
+
+    context = {
+        "project": project,
+        "sentences": list(project.sentences.all()),
+        "counts": project.pending_counts(),
+        "settings_form": ProjectSettingsForm(instance=project),
+        "add_form": SentenceAddForm(),
+        **storyboard_generation_context(project),
+    }
+    context.update(extra)
+    return context
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def index(request: HttpRequest) -> HttpResponse:
+    form = ProjectCreateForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            with transaction.atomic():
+                project = Project.objects.create(
+                    owner=request.user,
+                    name=form.cleaned_data["name"],
+                    language=form.cleaned_data["language"],
+                )
+                project.add_sentences(form.cleaned_data["sentences"])
+            return redirect(project)
+        status = 400
+    else:
+        status = 200
+    projects = Project.objects.owned_by(request.user)
+    return render(request, "projects/index.html", {"form": form, "projects": projects}, status=status)
+
+
+@login_required
+@require_GET
+def storyboard(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = load_project(request, project_id)
+    editing = request.GET.get("edit", "")
+    extra: dict[str, object] = {}
+    if editing.isdigit():
+        sentence = get_object_or_404(project.sentences.all(), id=int(editing))
+        extra = {"editing_id": sentence.id, "edit_form": SentenceForm(instance=sentence)}
+    return render(request, "projects/storyboard.html", storyboard_context(project, **extra))
+
+
+@login_required
+@require_POST
+def project_settings(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = load_project(request, project_id)
+    form = ProjectSettingsForm(request.POST, instance=Project.objects.get(id=project.id))
+    if not form.is_valid():
+        context = storyboard_context(project, settings_form=form)
+        return render(request, "projects/storyboard.html", context, status=400)
+    project.update_settings(**{f: form.cleaned_data[f] for f in form.Meta.fields})
+    return redirect(project)
+
+
+@login_required
+@require_GET
+def sentence_edit(request: HttpRequest, project_id: int, sentence_id: int) -> HttpResponse:
+    sentence = load_sentence(request, project_id, sentence_id)
+    if not request.htmx:
+        return redirect(f"{sentence.project.get_absolute_url()}?edit={sentence.id}")
+    context = {"project": sentence.project, "sentence": sentence, "edit_form": SentenceForm(instance=sentence)}
+    return render(request, "projects/storyboard.html#scene-row-edit", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def sentence_detail(request: HttpRequest, project_id: int, sentence_id: int) -> HttpResponse:
+    sentence = load_sentence(request, project_id, sentence_id)
+    project = sentence.project
+    if request.method == "GET":
+        if not request.htmx:
+            return redirect(sentence)
+        return render(request, "projects/storyboard.html#scene-row", {"project": project, "sentence": sentence})
+
+    # Validate against a copy so a bad value never touches the instance we save from.
+    form = SentenceForm(request.POST, instance=Sentence.objects.get(id=sentence.id))
+    if not form.is_valid():
+        if request.htmx:
+            context = {"project": project, "sentence": sentence, "edit_form": form}
+            return render(request, "projects/storyboard.html#scene-row-edit", context, status=400)
+        context = storyboard_context(project, editing_id=sentence.id, edit_form=form)
+        return render(request, "projects/storyboard.html", context, status=400)
+
+    sentence.apply_edit(**{f: form.cleaned_data[f] for f in SentenceForm.Meta.fields})
+    if not request.htmx:
+        return redirect(sentence)
+    context = {"project": project, "sentence": sentence, "counts": project.pending_counts()}
+    return render(request, "projects/storyboard.html#scene-row-saved", context)
+
+
+@login_required
+@require_POST
+def sentence_add(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = load_project(request, project_id)
+    form = SentenceAddForm(request.POST)
+    if not form.is_valid():
+        context = storyboard_context(project, add_form=form)
+        return render(request, "projects/storyboard.html", context, status=400)
+    with transaction.atomic():
+        (sentence,) = project.add_sentences([form.cleaned_data["text"]])
+    return redirect(sentence)
+
+
+@login_required
+@require_POST
+def sentence_delete(request: HttpRequest, project_id: int, sentence_id: int) -> HttpResponse:
+    sentence = load_sentence(request, project_id, sentence_id)
+    project = sentence.project
+    sentence.delete()
+    if request.htmx:
+        context = {"project": project, "counts": project.pending_counts()}
+        return render(request, "projects/storyboard.html#scene-deleted", context)
+    return redirect(project)
+
+
+@login_required
+@require_POST
+def sentence_move(request: HttpRequest, project_id: int, sentence_id: int) -> HttpResponse:
+    sentence = load_sentence(request, project_id, sentence_id)
+    form = MoveForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse("Direction must be “up” or “down”.", status=400)
+    sentence.move(form.cleaned_data["direction"])
+    return redirect(sentence)

@@ -1,0 +1,260 @@
+"""One settings module for every deployment, driven by environment variables.
+
+Embedded default (no variables set): SQLite, SqliteHuey, local media, in-memory channel
+layer. Scaled out: DATABASE_URL (PostgreSQL), REDIS_URL (RedisHuey + channels_redis).
+"""
+
+import os
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_str(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"{name}={value!r} is not a boolean (use 1/0, true/false)")
+
+
+def env_int(name: str, default: int, minimum: int | None = None) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not an integer") from None
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name}={number} must be at least {minimum}")
+    return number
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a number") from None
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = os.environ.get(name) or default
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name}={value!r} must be one of {', '.join(choices)}")
+    return value
+
+
+def database_from_url(url: str) -> dict:
+    parsed = urlparse(url)
+    if parsed.scheme in ("postgres", "postgresql"):
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(parsed.path.lstrip("/")),
+            "USER": unquote(parsed.username or ""),
+            "PASSWORD": unquote(parsed.password or ""),
+            "HOST": parsed.hostname or "",
+            "PORT": str(parsed.port or ""),
+            "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
+        }
+    if parsed.scheme == "sqlite":
+        return sqlite_database(Path(unquote(parsed.path)))
+    raise ImproperlyConfigured(f"DATABASE_URL scheme {parsed.scheme!r} is not supported")
+
+
+def sqlite_database(path: Path) -> dict:
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": path,
+        # The web server and the huey worker write to one file: WAL lets readers run
+        # beside a writer, and IMMEDIATE transactions take the write lock up front so
+        # two processes never deadlock upgrading a read lock.
+        "OPTIONS": {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+        },
+        # A file, not :memory:, so a real huey worker process can share the test data.
+        "TEST": {"NAME": str(path.with_name(f"test-{path.name}"))},
+    }
+
+
+SECRET_KEY = env_str("SECRET_KEY", "storyboard-embedded-insecure-key-change-me")
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_str("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",")
+CSRF_TRUSTED_ORIGINS = [o for o in env_str("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+DATA_DIR = Path(env_str("STORYBOARD_DATA_DIR", str(BASE_DIR / "data"))).resolve()
+# SQLite and the huey queue file live here; a fresh clone has no such folder yet.
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "django_htmx",
+    "huey.contrib.djhuey",
+    "template_partials",
+    "projects",
+    "generation",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "storyboard_site.urls"
+WSGI_APPLICATION = None
+ASGI_APPLICATION = "storyboard_site.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+if os.environ.get("DATABASE_URL"):
+    DATABASES = {"default": database_from_url(os.environ["DATABASE_URL"])}
+else:
+    DATABASES = {"default": sqlite_database(DATA_DIR / "db.sqlite3")}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "index"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = DATA_DIR / "static"
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(DATA_DIR / "media"))).resolve()
+# Serve media and static files from Django itself on the embedded default.
+SERVE_FILES = env_bool("SERVE_FILES", True)
+
+REDIS_URL = env_str("REDIS_URL", "")
+
+HUEY_WORKER_DELAY = env_float("HUEY_WORKER_DELAY", 0.01)
+HUEY_WORKER_MAX_DELAY = env_float("HUEY_WORKER_MAX_DELAY", 0.05)
+_huey_consumer = {
+    # One worker per GPU: a worker owns the models it has loaded.
+    "workers": env_int("HUEY_WORKERS", 1, minimum=1),
+    "worker_type": "thread",
+    # Huey's default idle back-off grows to 10 s on SqliteHuey; a creator who clicks
+    # "Generate" expects the first job to start at once, and polling SQLite every
+    # 50 ms costs nothing.
+    "initial_delay": HUEY_WORKER_DELAY,
+    "max_delay": HUEY_WORKER_MAX_DELAY,
+    "backoff": 1.15,
+    "periodic": True,
+    "check_worker_health": True,
+}
+if REDIS_URL:
+    HUEY = {
+        "huey_class": "huey.RedisHuey",
+        "name": env_str("HUEY_NAME", "storyboard"),
+        "url": REDIS_URL,
+        "immediate": env_bool("HUEY_IMMEDIATE", False),
+        "consumer": _huey_consumer,
+    }
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "prefix": env_str("CHANNELS_PREFIX", "storyboard"),
+            },
+        }
+    }
+else:
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": "storyboard",
+        "filename": str(Path(env_str("HUEY_SQLITE", str(DATA_DIR / "huey.sqlite3")))),
+        "immediate": env_bool("HUEY_IMMEDIATE", False),
+        "consumer": _huey_consumer,
+    }
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# Generation engine.
+# A running job writes a heartbeat this often; one silent for JOB_STALE_AFTER seconds
+# belongs to a dead worker and is re-enqueued, up to JOB_MAX_ATTEMPTS tries.
+JOB_HEARTBEAT_SECONDS = env_float("JOB_HEARTBEAT_SECONDS", 2.0)
+JOB_STALE_AFTER = env_float("JOB_STALE_AFTER", 30.0)
+JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3, minimum=1)
+REAPER_INTERVAL_SECONDS = env_int("REAPER_INTERVAL_SECONDS", 10, minimum=1)
+
+# Generation backends (see generation/backends/). The factory is a dotted path to a
+# callable (stage, preset) -> Backend: the place to plug in another model family.
+STORYBOARD_BACKEND_FACTORY = env_str(
+    "STORYBOARD_BACKEND_FACTORY", "generation.backends.registry.get_backend"
+)
+STORYBOARD_PRESET = env_choice("STORYBOARD_PRESET", "draft", ("draft", "studio"))
+STORYBOARD_TTS_MODEL = env_str("STORYBOARD_TTS_MODEL", "tts_models/en/ljspeech/vits")
+STORYBOARD_IMAGE_MODEL = env_str("STORYBOARD_IMAGE_MODEL", "stabilityai/sd-turbo")
+STORYBOARD_IMAGE_STEPS = env_int("STORYBOARD_IMAGE_STEPS", 4, minimum=1)
+STORYBOARD_IMAGE_GUIDANCE = env_float("STORYBOARD_IMAGE_GUIDANCE", 0.0)
+STORYBOARD_VIDEO_BACKEND = env_choice("STORYBOARD_VIDEO_BACKEND", "camera", ("camera", "svd"))
+STORYBOARD_SVD_MODEL = env_str(
+    "STORYBOARD_SVD_MODEL", "stabilityai/stable-video-diffusion-img2vid-xt"
+)
+STORYBOARD_SVD_STEPS = env_int("STORYBOARD_SVD_STEPS", 25, minimum=1)
+STORYBOARD_DEVICE = env_choice("STORYBOARD_DEVICE", "auto", ("auto", "cuda", "cpu"))
+STORYBOARD_FREE_MODELS_BETWEEN_STAGES = env_bool("STORYBOARD_FREE_MODELS_BETWEEN_STAGES", False)
+STORYBOARD_HUB_OFFLINE = env_bool("STORYBOARD_HUB_OFFLINE", True)
+
+# Scripts longer than this are refused with a message rather than split into a
+# project nobody can review (1,000 scenes of ~15 words).
+MAX_SCRIPT_WORDS = env_int("MAX_SCRIPT_WORDS", 15000, minimum=1)
+MAX_SCENES = env_int("MAX_SCENES", 1000, minimum=1)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}
