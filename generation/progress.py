@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+
 from django.db.models import Count, DurationField, F, Q, Sum
 
 from generation.models import STAGE_ORDER, GenerationJob, GenerationRun, JobStatus, RunStatus

@@ -122,6 +122,7 @@ def start_run(
             for job in planned
         )
         advance(run.id)
+    run.refresh_from_db()
     return StartedRun(run, counts)
 
 
@@ -178,7 +179,10 @@ def skip_videos_without_inputs(run: GenerationRun) -> None:
     """Clips whose picture or narration failed or is missing end skipped, with the reason."""
     waiting = run.jobs.filter(stage=Stage.VIDEOS, status=JobStatus.PENDING)
     now = timezone.now()
-    for asset, field, reason in (("image", "image_file", NO_IMAGE), ("audio", "audio_file", NO_AUDIO)):
+    for asset, field, reason in (
+        ("image", "image_file", NO_IMAGE),
+        ("audio", "audio_file", NO_AUDIO),
+    ):
         stage = Stage.IMAGES if asset == "image" else Stage.AUDIO
         failed_here = run.jobs.filter(stage=stage).exclude(status=JobStatus.SUCCEEDED)
         waiting.filter(sentence__in=failed_here.values("sentence")).update(
@@ -234,6 +238,17 @@ def cancel_run(run: GenerationRun) -> bool:
     run.refresh_from_db()
     notify.run_changed(run)
     return True
+
+
+def abandon_local_jobs(run: GenerationRun) -> None:
+    """Jobs this process was running when it was interrupted end cancelled."""
+    now = timezone.now()
+    mine = run.jobs.filter(status=JobStatus.RUNNING, worker=WORKER_NAME)
+    for job in mine:
+        for work_dir in (Path(settings.MEDIA_ROOT) / ".work").glob(f"job-{job.id}-*"):
+            shutil.rmtree(work_dir, ignore_errors=True)
+    mine.update(status=JobStatus.CANCELLED, finished_at=now, updated=now)
+    advance(run.id)
 
 
 # Running a job ---------------------------------------------------------------
@@ -382,7 +397,8 @@ def record_asset(job: GenerationJob, asset: GeneratedAsset) -> None:
     field = STAGE_ASSET[job.stage]
     sentence = job.sentence
     assert sentence is not None
-    relative = f"projects/{sentence.project_id}/scenes/{sentence.id}/{field}-{job.id}-{job.attempts}{asset.path.suffix}"
+    name = f"{field}-{job.id}-{job.attempts}{asset.path.suffix}"
+    relative = f"projects/{sentence.project_id}/scenes/{sentence.id}/{name}"
     final = Path(settings.MEDIA_ROOT) / relative
     final.parent.mkdir(parents=True, exist_ok=True)
     old_files: list[str] = []
@@ -470,8 +486,10 @@ def reap_stale_jobs() -> int:
             reaped += 1
             advance(job.run_id)
     # A run whose last job ended in a process that died before it could move the run on.
-    for run_id in GenerationRun.objects.active().exclude(
-        jobs__status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
-    ).values_list("id", flat=True):
+    for run_id in (
+        GenerationRun.objects.active()
+        .exclude(jobs__status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
+        .values_list("id", flat=True)
+    ):
         advance(run_id)
     return reaped

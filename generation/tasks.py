@@ -5,8 +5,8 @@ import threading
 
 from django.conf import settings
 from django.db import close_old_connections
-from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 from huey import crontab
+from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
 from generation import runs
 

@@ -4,7 +4,7 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -14,6 +14,7 @@ from generation.planner import PlanError
 from generation.progress import job_errors, run_progress, storyboard_generation_context
 from projects.models import Project
 from projects.views import load_project
+from storyboard_site.http import AuthedRequest
 
 
 def json_error(status: int, message: str, **extra: Any) -> JsonResponse:
@@ -24,7 +25,7 @@ def api_login_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpR
     """Like login_required, but answers a script with JSON 401 instead of a login page."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: AuthedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:
             return json_error(401, "Authentication required: log in first.")
         return view(request, *args, **kwargs)
@@ -32,7 +33,7 @@ def api_login_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpR
     return wrapper
 
 
-def load_api_project(request: HttpRequest, project_id: int) -> Project:
+def load_api_project(request: AuthedRequest, project_id: int) -> Project:
     return get_object_or_404(Project.objects.owned_by(request.user), id=project_id)
 
 
@@ -40,7 +41,7 @@ class BadRequest(ValueError):
     pass
 
 
-def parse_body(request: HttpRequest, with_stages: bool) -> tuple[list[str] | None, bool]:
+def parse_body(request: AuthedRequest, with_stages: bool) -> tuple[list[str] | None, bool]:
     if not request.body.strip():
         return None, True
     try:
@@ -64,7 +65,9 @@ def progress_payload(run: GenerationRun) -> dict:
     return {**run_progress(run).as_json(), "errors": job_errors(run)}
 
 
-def start(request: HttpRequest, project: Project, stages: list[str], skip_clean: bool, origin: str) -> JsonResponse:
+def start(
+    request: AuthedRequest, project: Project, stages: list[str], skip_clean: bool, origin: str
+) -> JsonResponse:
     try:
         started = runs.start_run(project, stages, skip_clean, origin=origin, user=request.user)
     except PlanError as e:
@@ -93,18 +96,20 @@ def start(request: HttpRequest, project: Project, stages: list[str], skip_clean:
 
 @api_login_required
 @require_POST
-def api_generate_all(request: HttpRequest, project_id: int) -> HttpResponse:
+def api_generate_all(request: AuthedRequest, project_id: int) -> HttpResponse:
     project = load_api_project(request, project_id)
     try:
         stages, skip_clean = parse_body(request, with_stages=True)
     except BadRequest as e:
         return json_error(400, str(e))
-    return start(request, project, stages or STAGE_ORDER, skip_clean, Origin.API)
+    return start(
+        request, project, STAGE_ORDER if stages is None else stages, skip_clean, Origin.API
+    )
 
 
 @api_login_required
 @require_POST
-def api_generate_stage(request: HttpRequest, project_id: int, stage: str) -> HttpResponse:
+def api_generate_stage(request: AuthedRequest, project_id: int, stage: str) -> HttpResponse:
     project = load_api_project(request, project_id)
     try:
         _, skip_clean = parse_body(request, with_stages=False)
@@ -115,7 +120,7 @@ def api_generate_stage(request: HttpRequest, project_id: int, stage: str) -> Htt
 
 @api_login_required
 @require_POST
-def api_cancel(request: HttpRequest, project_id: int) -> HttpResponse:
+def api_cancel(request: AuthedRequest, project_id: int) -> HttpResponse:
     project = load_api_project(request, project_id)
     run = project.runs.active().first()
     if run is None or not runs.cancel_run(run):
@@ -129,11 +134,13 @@ def api_cancel(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @api_login_required
 @require_GET
-def api_generation(request: HttpRequest, project_id: int) -> HttpResponse:
+def api_generation(request: AuthedRequest, project_id: int) -> HttpResponse:
     project = load_api_project(request, project_id)
     run = project.runs.first()
     if run is None:
-        return JsonResponse({"runId": None, "status": None, "message": "No generation has run yet."})
+        return JsonResponse(
+            {"runId": None, "status": None, "message": "No generation has run yet."}
+        )
     return JsonResponse(progress_payload(run))
 
 
@@ -147,34 +154,45 @@ PAGE_OPTIONS = {
 }
 
 
-def toolbar_response(request: HttpRequest, project: Project, status: int = 200, **extra: Any) -> HttpResponse:
+def toolbar_response(
+    request: AuthedRequest, project: Project, status: int = 200, **extra: Any
+) -> HttpResponse:
     if not request.htmx:
         return redirect(project)
-    context = {"project": project, "counts": project.pending_counts(), **storyboard_generation_context(project), **extra}
+    context = {
+        "project": project,
+        "counts": project.pending_counts(),
+        **storyboard_generation_context(project),
+        **extra,
+    }
     return render(request, "projects/storyboard.html#toolbar", context, status=status)
 
 
 @login_required
 @require_POST
-def generate(request: HttpRequest, project_id: int) -> HttpResponse:
+def generate(request: AuthedRequest, project_id: int) -> HttpResponse:
     project = load_project(request, project_id)
     stages = PAGE_OPTIONS.get(request.POST.get("option", ""))
     if stages is None:
-        return toolbar_response(request, project, 400, toolbar_error="Choose what to generate.")
+        return toolbar_response(
+            request, project, status=400, toolbar_error="Choose what to generate."
+        )
     skip_clean = request.POST.get("skip_clean") == "on"
     try:
         started = runs.start_run(project, stages, skip_clean, origin=Origin.PAGE, user=request.user)
     except runs.RunInProgress:
-        return toolbar_response(request, project, 409, toolbar_error="A run is already in progress.")
-    extra = {}
+        return toolbar_response(
+            request, project, 409, toolbar_error="A run is already in progress."
+        )
+    extra: dict[str, str] = {}
     if started.run is None:
         extra["toolbar_notice"] = "Nothing to generate: everything is up to date."
-    return toolbar_response(request, project, **extra)
+    return toolbar_response(request, project, status=200, **extra)
 
 
 @login_required
 @require_POST
-def cancel(request: HttpRequest, project_id: int) -> HttpResponse:
+def cancel(request: AuthedRequest, project_id: int) -> HttpResponse:
     project = load_project(request, project_id)
     run = project.runs.active().first()
     if run is not None:
@@ -184,13 +202,17 @@ def cancel(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def retry_failed(request: HttpRequest, project_id: int) -> HttpResponse:
+def retry_failed(request: AuthedRequest, project_id: int) -> HttpResponse:
     project = load_project(request, project_id)
     run = project.runs.first()
     if run is None:
-        return toolbar_response(request, project, 409, toolbar_error="There is nothing to retry.")
+        return toolbar_response(
+            request, project, status=409, toolbar_error="There is nothing to retry."
+        )
     try:
         runs.retry_failed(run, origin=Origin.PAGE, user=request.user)
     except runs.RunInProgress:
-        return toolbar_response(request, project, 409, toolbar_error="A run is already in progress.")
+        return toolbar_response(
+            request, project, 409, toolbar_error="A run is already in progress."
+        )
     return toolbar_response(request, project)

@@ -5,8 +5,15 @@ from projects.models import Project, Sentence
 
 class SentenceInline(admin.TabularInline):
     model = Sentence
-    fields = ["position", "text", "camera_movement", "motion_strength",
-              "is_audio_dirty", "is_image_dirty", "is_video_dirty"]
+    fields = [
+        "position",
+        "text",
+        "camera_movement",
+        "motion_strength",
+        "is_audio_dirty",
+        "is_image_dirty",
+        "is_video_dirty",
+    ]
     extra = 0
     show_change_link = True
 
@@ -22,8 +29,14 @@ class ProjectAdmin(admin.ModelAdmin):
 
 @admin.register(Sentence)
 class SentenceAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "project", "position", "is_audio_dirty", "is_image_dirty",
-                    "is_video_dirty"]
+    list_display = [
+        "__str__",
+        "project",
+        "position",
+        "is_audio_dirty",
+        "is_image_dirty",
+        "is_video_dirty",
+    ]
     list_filter = ["is_audio_dirty", "is_image_dirty", "is_video_dirty", "camera_movement"]
     search_fields = ["text", "image_prompt", "project__name"]
     raw_id_fields = ["project"]

@@ -7,14 +7,20 @@ from projects.script import ScriptError, split_script
 
 class ProjectCreateForm(forms.Form):
     name = forms.CharField(max_length=200)
-    script = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}), strip=True)
+    script = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 12}),
+        strip=True,
+        error_messages={"required": "The script is empty. Paste at least one sentence."},
+    )
     language = forms.CharField(max_length=16, initial="en")
 
     def clean(self) -> dict:
         cleaned = super().clean() or {}
         if "script" in cleaned:
             try:
-                cleaned["sentences"] = split_script(cleaned["script"], cleaned.get("language", "en"))
+                cleaned["sentences"] = split_script(
+                    cleaned["script"], cleaned.get("language", "en")
+                )
             except ScriptError as e:
                 self.add_error("script", str(e))
         return cleaned

@@ -146,12 +146,12 @@ class Sentence(models.Model):
     def __str__(self) -> str:
         return f"Scene {self.position}: {self.text[:40]}"
 
+    def get_absolute_url(self) -> str:
+        return f"{self.project.get_absolute_url()}#scene-{self.id}"
+
     @staticmethod
     def default_image_prompt(text: str) -> str:
         return text[: Sentence.MAX_PROMPT]
-
-    def get_absolute_url(self) -> str:
-        return f"{self.project.get_absolute_url()}#scene-{self.id}"
 
     def apply_edit(self, **values: Any) -> set[str]:
         """Save the fields that really changed and mark the assets they make stale.

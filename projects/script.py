@@ -34,6 +34,10 @@ def split_script(script: str, language: str = "en") -> list[str]:
     sentences: list[str] = []
     # A blank line always ends a scene, even without a full stop (titles, lists).
     for paragraph in re.split(r"\n\s*\n", script):
+        # A single line break is only wrapping (text pasted from a PDF or an email).
+        paragraph = " ".join(paragraph.split())
+        if not paragraph:
+            continue
         for sentence in _segmenter(language).segment(paragraph):
             text = " ".join(sentence.split())
             if text:

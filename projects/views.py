@@ -1,6 +1,6 @@
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -12,14 +12,15 @@ from projects.forms import (
     SentenceForm,
 )
 from projects.models import Project, Sentence
+from storyboard_site.http import AuthedRequest
 
 
-def load_project(request: HttpRequest, project_id: int) -> Project:
+def load_project(request: AuthedRequest, project_id: int) -> Project:
     """The project, if it belongs to the logged-in user: the one ownership check."""
     return get_object_or_404(Project.objects.owned_by(request.user), id=project_id)
 
 
-def load_sentence(request: HttpRequest, project_id: int, sentence_id: int) -> Sentence:
+def load_sentence(request: AuthedRequest, project_id: int, sentence_id: int) -> Sentence:
     project = load_project(request, project_id)
     sentence = get_object_or_404(project.sentences.all(), id=sentence_id)
     sentence.project = project
@@ -44,7 +45,7 @@ def storyboard_context(project: Project, **extra: object) -> dict:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def index(request: HttpRequest) -> HttpResponse:
+def index(request: AuthedRequest) -> HttpResponse:
     form = ProjectCreateForm(request.POST or None)
     if request.method == "POST":
         if form.is_valid():
@@ -60,12 +61,14 @@ def index(request: HttpRequest) -> HttpResponse:
     else:
         status = 200
     projects = Project.objects.owned_by(request.user)
-    return render(request, "projects/index.html", {"form": form, "projects": projects}, status=status)
+    return render(
+        request, "projects/index.html", {"form": form, "projects": projects}, status=status
+    )
 
 
 @login_required
 @require_GET
-def storyboard(request: HttpRequest, project_id: int) -> HttpResponse:
+def storyboard(request: AuthedRequest, project_id: int) -> HttpResponse:
     project = load_project(request, project_id)
     editing = request.GET.get("edit", "")
     extra: dict[str, object] = {}
@@ -77,7 +80,7 @@ def storyboard(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def project_settings(request: HttpRequest, project_id: int) -> HttpResponse:
+def project_settings(request: AuthedRequest, project_id: int) -> HttpResponse:
     project = load_project(request, project_id)
     form = ProjectSettingsForm(request.POST, instance=Project.objects.get(id=project.id))
     if not form.is_valid():
@@ -89,23 +92,31 @@ def project_settings(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def sentence_edit(request: HttpRequest, project_id: int, sentence_id: int) -> HttpResponse:
+def sentence_edit(request: AuthedRequest, project_id: int, sentence_id: int) -> HttpResponse:
     sentence = load_sentence(request, project_id, sentence_id)
     if not request.htmx:
         return redirect(f"{sentence.project.get_absolute_url()}?edit={sentence.id}")
-    context = {"project": sentence.project, "sentence": sentence, "edit_form": SentenceForm(instance=sentence)}
+    context = {
+        "project": sentence.project,
+        "sentence": sentence,
+        "edit_form": SentenceForm(instance=sentence),
+    }
     return render(request, "projects/storyboard.html#scene-row-edit", context)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def sentence_detail(request: HttpRequest, project_id: int, sentence_id: int) -> HttpResponse:
+def sentence_detail(request: AuthedRequest, project_id: int, sentence_id: int) -> HttpResponse:
     sentence = load_sentence(request, project_id, sentence_id)
     project = sentence.project
     if request.method == "GET":
         if not request.htmx:
             return redirect(sentence)
-        return render(request, "projects/storyboard.html#scene-row", {"project": project, "sentence": sentence})
+        return render(
+            request,
+            "projects/storyboard.html#scene-row",
+            {"project": project, "sentence": sentence},
+        )
 
     # Validate against a copy so a bad value never touches the instance we save from.
     form = SentenceForm(request.POST, instance=Sentence.objects.get(id=sentence.id))
@@ -125,7 +136,7 @@ def sentence_detail(request: HttpRequest, project_id: int, sentence_id: int) -> 
 
 @login_required
 @require_POST
-def sentence_add(request: HttpRequest, project_id: int) -> HttpResponse:
+def sentence_add(request: AuthedRequest, project_id: int) -> HttpResponse:
     project = load_project(request, project_id)
     form = SentenceAddForm(request.POST)
     if not form.is_valid():
@@ -138,7 +149,7 @@ def sentence_add(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def sentence_delete(request: HttpRequest, project_id: int, sentence_id: int) -> HttpResponse:
+def sentence_delete(request: AuthedRequest, project_id: int, sentence_id: int) -> HttpResponse:
     sentence = load_sentence(request, project_id, sentence_id)
     project = sentence.project
     sentence.delete()
@@ -150,7 +161,7 @@ def sentence_delete(request: HttpRequest, project_id: int, sentence_id: int) -> 
 
 @login_required
 @require_POST
-def sentence_move(request: HttpRequest, project_id: int, sentence_id: int) -> HttpResponse:
+def sentence_move(request: AuthedRequest, project_id: int, sentence_id: int) -> HttpResponse:
     sentence = load_sentence(request, project_id, sentence_id)
     form = MoveForm(request.POST)
     if not form.is_valid():

@@ -88,8 +88,9 @@ def sqlite_database(path: Path) -> dict:
             "transaction_mode": "IMMEDIATE",
             "timeout": 30,
         },
-        # A file, not :memory:, so a real huey worker process can share the test data.
-        "TEST": {"NAME": str(path.with_name(f"test-{path.name}"))},
+        # A file, not :memory:, so a real huey worker process can share the test data;
+        # one per test process so two test runs on one machine don't collide.
+        "TEST": {"NAME": str(path.with_name(f"test-{os.getpid()}-{path.name}"))},
     }
 
 

@@ -1,8 +1,8 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path, re_path
 from django.contrib.staticfiles.views import serve as serve_static
+from django.urls import include, path, re_path
 from django.views.static import serve
 
 urlpatterns = [

@@ -1,0 +1,146 @@
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from generation import runs
+from generation.models import GenerationJob, GenerationRun, JobStatus, Origin
+from generation.progress import run_progress
+
+
+class GenerationJobInline(admin.TabularInline):
+    model = GenerationJob
+    fields = ["position", "stage", "status", "attempts", "worker", "duration", "error"]
+    readonly_fields = ["position", "stage", "status", "attempts", "worker", "duration", "error"]
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    ordering = ["stage", "position"]
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(GenerationRun)
+class GenerationRunAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "project",
+        "status",
+        "current_stage",
+        "progress",
+        "origin",
+        "started_by",
+        "created",
+        "finished_at",
+    ]
+    list_filter = ["status", "origin"]
+    search_fields = ["project__name"]
+    readonly_fields = [
+        "project",
+        "stages",
+        "skip_clean",
+        "status",
+        "current_stage",
+        "origin",
+        "started_by",
+        "retry_of",
+        "inline",
+        "created",
+        "finished_at",
+        "progress",
+    ]
+    inlines = [GenerationJobInline]
+    actions = ["cancel_runs", "retry_failed_jobs"]
+    list_select_related = ["project", "started_by"]
+
+    @admin.display(description="Progress")
+    def progress(self, run: GenerationRun) -> str:
+        p = run_progress(run)
+        return f"{p.finished}/{p.total} ({p.percent}%), {p.failed} failed"
+
+    @admin.action(description="Cancel selected runs (finished assets are kept)")
+    def cancel_runs(self, request: HttpRequest, queryset: QuerySet[GenerationRun]) -> None:
+        cancelled = sum(runs.cancel_run(run) for run in queryset)
+        self.message_user(request, f"Cancelling {cancelled} run(s).")
+
+    @admin.action(description="Retry the failed jobs of selected runs")
+    def retry_failed_jobs(self, request: HttpRequest, queryset: QuerySet[GenerationRun]) -> None:
+        for run in queryset:
+            try:
+                started = runs.retry_failed(run, origin=Origin.ADMIN, user=request.user)
+            except runs.RunInProgress as e:
+                self.message_user(
+                    request,
+                    f"{run.project}: run {e.run.id} is still in progress.",
+                    messages.WARNING,
+                )
+                continue
+            if started.run is None:
+                self.message_user(request, f"Run {run.id} has nothing to retry.", messages.WARNING)
+            else:
+                self.message_user(
+                    request,
+                    f"Run {started.run.id} retries {started.total_jobs} job(s) of run {run.id}.",
+                )
+
+
+@admin.register(GenerationJob)
+class GenerationJobAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "run",
+        "project",
+        "position",
+        "stage",
+        "status",
+        "attempts",
+        "worker",
+        "duration",
+        "short_error",
+    ]
+    list_filter = ["status", "stage", "run__project", "run"]
+    search_fields = ["error", "traceback"]
+    readonly_fields = [f.name for f in GenerationJob._meta.fields] + ["duration"]
+    list_select_related = ["run__project"]
+    actions = ["retry_failed"]
+
+    @admin.display(description="Project", ordering="run__project__name")
+    def project(self, job: GenerationJob) -> str:
+        return str(job.run.project)
+
+    @admin.display(description="Error")
+    def short_error(self, job: GenerationJob) -> str:
+        return job.error[:120]
+
+    @admin.action(description="Retry selected failed jobs in a new run")
+    def retry_failed(self, request: HttpRequest, queryset: QuerySet[GenerationJob]) -> None:
+        failed = queryset.filter(status=JobStatus.FAILED, sentence__isnull=False).select_related(
+            "run__project"
+        )
+        by_project: dict[int, list[GenerationJob]] = {}
+        for job in failed:
+            by_project.setdefault(job.run.project_id, []).append(job)
+        for jobs in by_project.values():
+            project = jobs[0].run.project
+            only = {(j.sentence_id, j.stage) for j in jobs if j.sentence_id}
+            stages = sorted({j.stage for j in jobs})
+            try:
+                started = runs.start_run(
+                    project,
+                    stages,
+                    skip_clean=False,
+                    origin=Origin.ADMIN,
+                    user=request.user,
+                    only=only,
+                )  # type: ignore[arg-type]
+            except runs.RunInProgress as e:
+                self.message_user(
+                    request, f"{project}: run {e.run.id} is still in progress.", messages.WARNING
+                )
+                continue
+            self.message_user(request, f"{project}: retrying {started.total_jobs} job(s).")
+        if not by_project:
+            self.message_user(request, "None of the selected jobs failed.", messages.WARNING)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
