@@ -148,6 +148,7 @@ class GenerationJob(models.Model):
         ordering = ["run", "position", "id"]
         indexes = [
             models.Index(fields=["run", "stage", "status"]),
+            models.Index(fields=["run", "status"]),
             models.Index(fields=["status", "heartbeat"]),
         ]
 

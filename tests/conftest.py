@@ -61,7 +61,8 @@ def make_project(user: User):  # type: ignore[no-untyped-def]
     def make(texts: list[str] | int = 3, owner: User | None = None, **fields: object) -> Project:
         if isinstance(texts, int):
             texts = [f"Scene number {i + 1} happens here." for i in range(texts)]
-        project = Project.objects.create(owner=owner or user, name="Test film", **fields)
+        fields.setdefault("name", "Test film")
+        project = Project.objects.create(owner=owner or user, **fields)
         project.add_sentences(texts)
         return project
 

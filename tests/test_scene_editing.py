@@ -98,7 +98,9 @@ def test_it_saves_an_edit_in_place_and_returns_the_row_with_its_badges(client, s
 
 def test_it_shows_new_text_and_its_dirty_badges_after_a_text_edit(client, scenes):
     scene = scenes[2]
-    response = client.post(scene_url(scene), form_data(scene, text="  The lamp   went out.  "), **HTMX)
+    response = client.post(
+        scene_url(scene), form_data(scene, text="  The lamp   went out.  "), **HTMX
+    )
     body = response.content.decode()
     row = body.split('id="pending-counts"')[0]
     assert '<td class="text">The lamp went out.</td>' in row

@@ -4,9 +4,9 @@ import time
 
 import pytest
 
-# Session + user (login), the project (ownership check), its scenes, the pending counts,
+# The session, the user, the project (ownership check), its scenes, the pending counts,
 # and the generation toolbar's look-up of the project's latest run.
-STORYBOARD_QUERIES = 5
+STORYBOARD_QUERIES = 6
 
 
 @pytest.mark.parametrize("scenes", [10, 1000])
