@@ -80,6 +80,10 @@ def sqlite_database(path: Path) -> dict:
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": path,
+        # Opening SQLite and setting its pragmas costs more than a job's queries; a
+        # worker keeps its connection across tasks.
+        "CONN_MAX_AGE": 600,
+        "CONN_HEALTH_CHECKS": True,
         # The web server and the huey worker write to one file: WAL lets readers run
         # beside a writer, and IMMEDIATE transactions take the write lock up front so
         # two processes never deadlock upgrading a read lock.
@@ -192,6 +196,8 @@ _huey_consumer = {
     "backoff": 1.15,
     "periodic": True,
     "check_worker_health": True,
+    # Two log lines per task cost more than an instant job; our own code logs what matters.
+    "verbose": env_bool("HUEY_VERBOSE", False),
 }
 if REDIS_URL:
     HUEY = {
