@@ -1,10 +1,19 @@
-"""Live storyboard: one socket per open page, fed from the database state."""
+"""Live storyboard: one socket per open page, fed from the database state.
+
+Thin on purpose: join the project's group, and whenever woken (or, where wake-ups
+can't cross processes, when a cheap poll sees the rows change) re-render the truth.
+"""
 
 from __future__ import annotations
 
+import asyncio
+from urllib.parse import parse_qsl
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
+from generation import live
 from generation.notify import project_group
 from projects.models import Project
 
@@ -16,16 +25,41 @@ class ProjectConsumer(AsyncWebsocketConsumer):
         if not (user and user.is_authenticated and await self.owns_project(user)):
             await self.close(code=4403)
             return
+        query = dict(parse_qsl(self.scope.get("query_string", b"").decode()))
+        self.seen = live.LiveState.from_page(query)
+        self.lock = asyncio.Lock()
         self.group = project_group(self.project_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        await self.push()
+        self.poller = asyncio.create_task(self.poll())
 
     async def disconnect(self, code: int) -> None:
+        if hasattr(self, "poller"):
+            self.poller.cancel()
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def generation_changed(self, event: dict) -> None:
-        pass
+        await self.push()
+
+    async def poll(self) -> None:
+        """Wake-ups from a worker only reach this process through a shared channel layer
+        (Redis). Without one, a one-query check of the rows stands in for them; with one,
+        a slow check still catches a wake-up dropped by a full channel."""
+        interval = settings.LIVE_POLL_SECONDS
+        while True:
+            await asyncio.sleep(interval)
+            if await database_sync_to_async(live.signature)(self.project_id) != self.seen.signature:
+                await self.push()
+
+    async def push(self) -> None:
+        async with self.lock:
+            html, self.seen = await database_sync_to_async(live.render_update)(
+                self.project_id, self.seen
+            )
+        if html:
+            await self.send(text_data=html)
 
     @database_sync_to_async
     def owns_project(self, user: object) -> bool:

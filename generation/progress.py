@@ -6,8 +6,7 @@ from dataclasses import asdict, dataclass, field
 
 from django.db.models import Count, DurationField, F, Q, Sum
 
-from generation.models import STAGE_ORDER, GenerationJob, GenerationRun, JobStatus, RunStatus
-from projects.models import Project
+from generation.models import GenerationJob, GenerationRun, JobStatus
 
 STAGE_VERBS = {"audio": "audio", "images": "images", "videos": "videos"}
 
@@ -37,6 +36,10 @@ class StageProgress:
     @property
     def done_percent(self) -> float:
         return 100 * self.done / self.total if self.total else 0
+
+    @property
+    def running_percent(self) -> float:
+        return 100 * self.running / self.total if self.total else 0
 
     @property
     def failed_percent(self) -> float:
@@ -188,14 +191,3 @@ def job_errors(run: GenerationRun) -> list[dict]:
         }
         for j in jobs
     ]
-
-
-def storyboard_generation_context(project: Project) -> dict:
-    run = project.runs.first()
-    return {
-        "run": run,
-        "progress": run_progress(run) if run else None,
-        "run_is_active": bool(run and run.is_active),
-        "stage_order": STAGE_ORDER,
-        "RunStatus": RunStatus,
-    }

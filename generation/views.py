@@ -9,9 +9,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from generation import runs
+from generation.live import toolbar_context
 from generation.models import STAGE_ORDER, GenerationRun, Origin
 from generation.planner import PlanError
-from generation.progress import job_errors, run_progress, storyboard_generation_context
+from generation.progress import job_errors, run_progress
 from projects.models import Project
 from projects.views import load_project
 from storyboard_site.http import AuthedRequest
@@ -159,12 +160,7 @@ def toolbar_response(
 ) -> HttpResponse:
     if not request.htmx:
         return redirect(project)
-    context = {
-        "project": project,
-        "counts": project.pending_counts(),
-        **storyboard_generation_context(project),
-        **extra,
-    }
+    context = {**toolbar_context(project), **extra}
     return render(request, "projects/storyboard.html#toolbar", context, status=status)
 
 

@@ -27,17 +27,24 @@ def load_sentence(request: AuthedRequest, project_id: int, sentence_id: int) -> 
     return sentence
 
 
+def row_context(sentence: Sentence) -> dict:
+    """A scene's row, with its job in the latest run, and the toolbar whose counts the
+    edit may have changed."""
+    from generation.live import attach_jobs, toolbar_context
+
+    context = toolbar_context(sentence.project)
+    attach_jobs([sentence], context["run"])
+    return {**context, "sentence": sentence}
+
+
 def storyboard_context(project: Project, **extra: object) -> dict:
     # Imported here because generation depends on projects, not the other way round.
-    from generation.progress import storyboard_generation_context
+    from generation.live import page_context
 
     context = {
-        "project": project,
-        "sentences": list(project.sentences.all()),
-        "counts": project.pending_counts(),
+        **page_context(project),
         "settings_form": ProjectSettingsForm(instance=project),
         "add_form": SentenceAddForm(),
-        **storyboard_generation_context(project),
     }
     context.update(extra)
     return context
@@ -112,11 +119,7 @@ def sentence_detail(request: AuthedRequest, project_id: int, sentence_id: int) -
     if request.method == "GET":
         if not request.htmx:
             return redirect(sentence)
-        return render(
-            request,
-            "projects/storyboard.html#scene-row",
-            {"project": project, "sentence": sentence},
-        )
+        return render(request, "projects/storyboard.html#scene-row", row_context(sentence))
 
     # Validate against a copy so a bad value never touches the instance we save from.
     form = SentenceForm(request.POST, instance=Sentence.objects.get(id=sentence.id))
@@ -130,8 +133,7 @@ def sentence_detail(request: AuthedRequest, project_id: int, sentence_id: int) -
     sentence.apply_edit(**{f: form.cleaned_data[f] for f in SentenceForm.Meta.fields})
     if not request.htmx:
         return redirect(sentence)
-    context = {"project": project, "sentence": sentence, "counts": project.pending_counts()}
-    return render(request, "projects/storyboard.html#scene-row-saved", context)
+    return render(request, "projects/storyboard.html#scene-row-saved", row_context(sentence))
 
 
 @login_required
@@ -154,7 +156,9 @@ def sentence_delete(request: AuthedRequest, project_id: int, sentence_id: int) -
     project = sentence.project
     sentence.delete()
     if request.htmx:
-        context = {"project": project, "counts": project.pending_counts()}
+        from generation.live import toolbar_context
+
+        context = {**toolbar_context(project), "oob": True}
         return render(request, "projects/storyboard.html#scene-deleted", context)
     return redirect(project)
 

@@ -226,6 +226,11 @@ else:
     }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# How often an open storyboard checks the rows for news: wake-ups from workers can't
+# reach the web server without Redis, so the embedded default looks often; with Redis
+# this only catches a wake-up a full channel dropped.
+LIVE_POLL_SECONDS = env_float("LIVE_POLL_SECONDS", 2.0 if REDIS_URL else 0.1)
+
 # Generation engine.
 # A running job writes a heartbeat this often; one silent for JOB_STALE_AFTER seconds
 # belongs to a dead worker and is re-enqueued, up to JOB_MAX_ATTEMPTS tries.

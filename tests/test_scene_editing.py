@@ -85,10 +85,10 @@ def test_it_saves_an_edit_in_place_and_returns_the_row_with_its_badges(client, s
     assert body.lstrip().startswith(f'<tr id="scene-{scene.id}" class="scene">')
     assert "Pan down" in body
     assert "video pending" in body
-    assert "audio pending" not in body.split('id="pending-counts"')[0]
-    assert "image pending" not in body.split('id="pending-counts"')[0]
+    assert "audio pending" not in body.split('id="toolbar"')[0]
+    assert "image pending" not in body.split('id="toolbar"')[0]
     # The toolbar counts come along out of band.
-    assert '<div id="pending-counts" class="quick-stats" hx-swap-oob="true">' in body
+    assert '<section id="toolbar" class="toolbar" hx-swap-oob="true"' in body
     assert "<span>1 video pending</span>" in body
     assert "<html" not in body
     scene.refresh_from_db()
@@ -102,7 +102,7 @@ def test_it_shows_new_text_and_its_dirty_badges_after_a_text_edit(client, scenes
         scene_url(scene), form_data(scene, text="  The lamp   went out.  "), **HTMX
     )
     body = response.content.decode()
-    row = body.split('id="pending-counts"')[0]
+    row = body.split('id="toolbar"')[0]
     assert '<td class="text">The lamp went out.</td>' in row
     assert "audio pending" in row and "video pending" in row and "image pending" not in row
     assert "<span>1 audio pending</span>" in body
@@ -127,7 +127,7 @@ def test_it_leaves_a_scene_clean_when_saved_unchanged(client, scenes):
     before = row_of(scene)
     body = client.post(scene_url(scene), form_data(scene), **HTMX).content.decode()
     assert row_of(scene) == before
-    assert "pending" not in body.split('id="pending-counts"')[0]
+    assert "pending" not in body.split('id="toolbar"')[0]
     assert "All 3 scenes up to date" in body
 
 
@@ -223,7 +223,7 @@ def test_it_deletes_a_scene_in_place(client, project, scenes):
     response = client.post(scene_url(scenes[0], "delete/"), **HTMX)
     body = response.content.decode()
     assert response.status_code == 200
-    assert '<div id="pending-counts" class="quick-stats" hx-swap-oob="true">' in body
+    assert '<section id="toolbar" class="toolbar" hx-swap-oob="true"' in body
     assert "<span>1 image pending</span>" in body
     assert "<tr" not in body
     assert not Sentence.objects.filter(id=scenes[0].id).exists()

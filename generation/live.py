@@ -1,0 +1,148 @@
+"""What the storyboard page shows of generation, rendered from the rows.
+
+The page, the toolbar actions and the WebSocket consumer all render through here, so a
+reload, an htmx response and a live update always agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Max
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from generation.models import STAGE_ASSET, STAGE_ORDER, GenerationJob, GenerationRun
+from generation.planner import plan
+from generation.progress import job_errors, run_progress
+from projects.models import Project, Sentence
+
+PAGE = "projects/storyboard.html"
+
+
+def option_counts(sentences: list[Sentence]) -> dict[str, int]:
+    """Jobs each dropdown option would plan now, skipping up-to-date assets."""
+    counts = {"all": len(plan(sentences, STAGE_ORDER))} if sentences else {"all": 0}
+    for stage in STAGE_ORDER:
+        counts[stage] = len(plan(sentences, [stage])) if sentences else 0
+    return counts
+
+
+def attach_jobs(sentences: Iterable[Sentence], run: GenerationRun | None) -> None:
+    """Give each scene `live_jobs`: its job per asset in the latest run, for its row."""
+    by_scene: dict[int, dict[str, GenerationJob]] = {}
+    if run is not None:
+        for job in run.jobs.exclude(sentence=None).order_by():
+            by_scene.setdefault(job.sentence_id, {})[STAGE_ASSET[job.stage]] = job  # type: ignore[index]
+    for sentence in sentences:
+        sentence.live_jobs = by_scene.get(sentence.id, {})  # type: ignore[attr-defined]
+
+
+def toolbar_context(project: Project, sentences: list[Sentence] | None = None) -> dict:
+    run = project.runs.first()
+    progress = run_progress(run) if run else None
+    if sentences is None:
+        sentences = list(project.sentences.all())
+    failed = bool(run and not run.is_active and progress and (progress.failed or progress.skipped))
+    return {
+        "project": project,
+        "run": run,
+        "progress": progress,
+        "run_is_active": bool(run and run.is_active),
+        "counts": project.pending_counts(),
+        "option_counts": option_counts(sentences),
+        "errors": job_errors(run) if failed and run else [],
+        "rendered_at": timezone.now().isoformat(),
+    }
+
+
+def page_context(project: Project) -> dict:
+    sentences = list(project.sentences.all())
+    context = toolbar_context(project, sentences)
+    attach_jobs(sentences, context["run"])
+    context["sentences"] = sentences
+    return context
+
+
+@dataclass
+class LiveState:
+    """What a connected page has been sent so far."""
+
+    run_id: int | None = None
+    run_active: bool = False
+    signature: tuple = ()
+    # Rows changed at or after this were not yet sent.
+    since: datetime | None = None
+    # When the page was rendered: a run that ended after it is news to the creator.
+    opened: datetime | None = None
+
+    @classmethod
+    def from_page(cls, query: dict[str, str]) -> LiveState:
+        run = query.get("run", "")
+        rendered = parse_datetime(query.get("since", ""))
+        return cls(
+            run_id=int(run) if run.isdigit() else None,
+            run_active=query.get("active") == "1",
+            since=rendered,
+            opened=rendered or timezone.now(),
+        )
+
+
+def signature(project_id: int) -> tuple:
+    """Changes whenever anything the page shows of the latest run changes: one query."""
+    latest = (
+        GenerationRun.objects.filter(project_id=project_id)
+        .order_by("-created")
+        .values_list("id", "status", "current_stage")
+        .annotate(last=Max("jobs__updated"))
+        .first()
+    )
+    return tuple(latest) if latest else ()
+
+
+def render_update(project_id: int, seen: LiveState) -> tuple[str, LiveState]:
+    """The HTML that brings a page from `seen` to now, and the new state."""
+    sig = signature(project_id)
+    if sig and sig == seen.signature:
+        return "", seen
+    project = Project.objects.get(id=project_id)
+    context = toolbar_context(project)
+    run = context["run"]
+    parts = [render_to_string(f"{PAGE}#toolbar", {**context, "oob": True})]
+    if run is not None:
+        changed = run.jobs.exclude(sentence=None)
+        if seen.since is not None and seen.run_id == run.id:
+            changed = changed.filter(updated__gte=seen.since)
+        scene_ids = set(changed.values_list("sentence_id", flat=True))
+        if seen.run_id is not None and seen.run_id != run.id:
+            # Rows still showing the previous run's badges.
+            previous = GenerationJob.objects.filter(run_id=seen.run_id).exclude(sentence=None)
+            scene_ids |= set(previous.values_list("sentence_id", flat=True))
+        if scene_ids:
+            sentences = list(project.sentences.filter(id__in=scene_ids))
+            attach_jobs(sentences, run)
+            for sentence in sentences:
+                row = {"project": project, "sentence": sentence, "oob": True}
+                parts.append(render_to_string(f"{PAGE}#scene-row", row))
+        if not run.is_active and announce(run, seen):
+            parts.append(render_to_string(f"{PAGE}#toast", context))
+    last = sig[3] if len(sig) > 3 else None
+    new = LiveState(
+        run_id=run.id if run else None,
+        run_active=bool(run and run.is_active),
+        signature=sig,
+        since=last or seen.since,
+        opened=seen.opened,
+    )
+    return "\n".join(parts), new
+
+
+def announce(run: GenerationRun, seen: LiveState) -> bool:
+    """A finished run earns a toast once: when this page saw it running, or it both
+    started and ended since the page was opened (a fast run, or one from the CLI)."""
+    if seen.run_id == run.id:
+        return seen.run_active
+    return bool(seen.opened and run.finished_at and run.created >= seen.opened)

@@ -1,0 +1,22 @@
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def time_left(seconds: float | None) -> str:
+    """ "about 3 min left" — rounded the way people say it."""
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return "less than a minute left"
+    minutes = round(seconds / 60)
+    if minutes < 90:
+        return f"about {minutes} min left"
+    return f"about {seconds / 3600:.1f} h left"
+
+
+@register.filter
+def pct(value: float) -> str:
+    """A CSS width that doesn't depend on the locale's decimal separator."""
+    return f"{value:.2f}%"
