@@ -130,11 +130,12 @@ def render_update(project_id: int, seen: LiveState) -> tuple[str, LiveState]:
         if not run.is_active and announce(run, seen):
             parts.append(render_to_string(f"{PAGE}#toast", context))
     last = sig[3] if len(sig) > 3 else None
+    since = max(t for t in (last, seen.since) if t) if (last or seen.since) else None
     new = LiveState(
         run_id=run.id if run else None,
         run_active=bool(run and run.is_active),
         signature=sig,
-        since=last or seen.since,
+        since=since,
         opened=seen.opened,
     )
     return "\n".join(parts), new
