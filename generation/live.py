@@ -36,7 +36,8 @@ def attach_jobs(sentences: Iterable[Sentence], run: GenerationRun | None) -> Non
     by_scene: dict[int, dict[str, GenerationJob]] = {}
     if run is not None:
         for job in run.jobs.exclude(sentence=None).order_by():
-            by_scene.setdefault(job.sentence_id, {})[STAGE_ASSET[job.stage]] = job  # type: ignore[index]
+            if job.sentence_id is not None:
+                by_scene.setdefault(job.sentence_id, {})[STAGE_ASSET[job.stage]] = job
     for sentence in sentences:
         sentence.live_jobs = by_scene.get(sentence.id, {})  # type: ignore[attr-defined]
 

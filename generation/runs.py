@@ -442,9 +442,9 @@ def record_asset(job: GenerationJob, asset: GeneratedAsset) -> None:
         )
         if not still_running:
             raise JobCancelled()
+        locked = Sentence.objects.select_for_update().only("revision", f"{field}_file")
         try:
-            scene = Sentence.objects.select_for_update().only("revision", f"{field}_file")
-            scene = scene.get(id=sentence.id)
+            scene = locked.get(id=sentence.id)
         except Sentence.DoesNotExist:
             raise SceneDeleted() from None
         os.replace(asset.path, final)
