@@ -9,6 +9,7 @@ same x264/AAC settings (media.clip_output_args), so only the way frames are made
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import subprocess
 import sys
@@ -99,7 +100,8 @@ def moviepy_recipe(still: Path, audio: Path, out: Path) -> None:
         .resized(lambda t: 1 + (MAX_ZOOM - 1) * t / SECONDS)
         .with_position("center")
     )
-    video = CompositeVideoClip([clip], size=(WIDTH, HEIGHT)).with_audio(AudioFileClip(str(audio)))
+    narration = AudioFileClip(str(audio))
+    video = CompositeVideoClip([clip], size=(WIDTH, HEIGHT)).with_audio(narration)
     video.write_videofile(
         str(out),
         fps=FPS,
@@ -110,6 +112,9 @@ def moviepy_recipe(still: Path, audio: Path, out: Path) -> None:
         ffmpeg_params=["-crf", str(X264_CRF), "-pix_fmt", "yuv420p"],
         logger=None,
     )
+    # Close the readers, or their ffmpeg processes linger and slow whatever runs next.
+    for opened in (video, narration, clip):
+        opened.close()
 
 
 def timed(render: Callable[[Path, Path, Path], None], still: Path, audio: Path, out: Path) -> float:
@@ -127,10 +132,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         still, audio = make_inputs(folder)
-        # Interleave the renderers so background load on a shared machine hits them alike.
-        for _ in range(args.runs):
-            for name, render in renderers.items():
-                times[name].append(timed(render, still, audio, folder / "out.mp4"))
+        # Interleave the renderers, rotating the order, so background load on a shared machine
+        # hits them alike and none always runs right after another.
+        names = list(renderers)
+        for run in range(args.runs):
+            for name in names[run % len(names) :] + names[: run % len(names)]:
+                gc.collect()
+                times[name].append(timed(renderers[name], still, audio, folder / "out.mp4"))
     medians = {name: statistics.median(values) for name, values in times.items()}
     print(f"{SECONDS:g} s {WIDTH}x{HEIGHT} {FPS} fps zoom-in, x264 {X264_PRESET} crf {X264_CRF}")
     for name, values in times.items():

@@ -10,6 +10,7 @@ image on a GPU, which makes loading per job far worse than here.
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import tempfile
 import time
@@ -28,6 +29,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=10)
     parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
     import torch
@@ -61,26 +63,33 @@ def main() -> None:
         # Warm up imports and kernels so neither side pays for them.
         DiffusersImageBackend(str(model), device="cpu").generate(job, no_steps)
 
-        LOAD_COUNTS.clear()
-        start = time.perf_counter()
-        resident = DiffusersImageBackend(str(model), device="cpu")
-        for seed in range(args.jobs):
-            resident.generate(replace(job, seed=seed), no_steps)
-        once = time.perf_counter() - start
-        loads_once = LOAD_COUNTS["images"]
+        def loaded_once() -> float:
+            begin = time.perf_counter()
+            resident = DiffusersImageBackend(str(model), device="cpu")
+            for seed in range(args.jobs):
+                resident.generate(replace(job, seed=seed), no_steps)
+            return time.perf_counter() - begin
 
+        def loaded_per_job() -> float:
+            begin = time.perf_counter()
+            for seed in range(args.jobs):
+                backend = DiffusersImageBackend(str(model), device="cpu")
+                backend.generate(replace(job, seed=seed), no_steps)
+            return time.perf_counter() - begin
+
+        # Alternate the two, several rounds, and keep medians: the machine may be shared.
         LOAD_COUNTS.clear()
-        start = time.perf_counter()
-        for seed in range(args.jobs):
-            DiffusersImageBackend(str(model), device="cpu").generate(
-                replace(job, seed=seed), no_steps
-            )
-        per_job = time.perf_counter() - start
-        loads_per_job = LOAD_COUNTS["images"]
+        once_times, per_job_times = [], []
+        for _ in range(args.rounds):
+            once_times.append(loaded_once())
+            per_job_times.append(loaded_per_job())
+        once, per_job = statistics.median(once_times), statistics.median(per_job_times)
+        loads = LOAD_COUNTS["images"]
 
     print(f"{args.jobs} image jobs, tiny SD, {args.size}x{args.size}, 4 steps, CPU")
-    print(f"  model loaded once    {once:.2f} s  ({loads_once} load)")
-    print(f"  model loaded per job {per_job:.2f} s  ({loads_per_job} loads)")
+    print(f"  model loaded once    median {once:.2f} s  (1 load per round)")
+    print(f"  model loaded per job median {per_job:.2f} s  ({args.jobs} loads per round)")
+    print(f"  loads counted: {loads} over {args.rounds} rounds")
     print(f"  per job / once = {per_job / once:.2f}")
 
 

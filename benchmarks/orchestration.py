@@ -3,7 +3,8 @@
 A 1,000-scene, three-stage run with an instant backend goes through a real
 `run_huey` consumer; the same consumer then drains as many bare no-op huey tasks.
 Prints the engine's overhead per job (run wall time minus backend time, over jobs)
-and its ratio to a bare task. Target: under 3 ms per job.
+and its ratio to a bare task. Target: under 3 ms per job. Also prints how soon an
+idle worker starts a new run.
 
     .venv/bin/python benchmarks/orchestration.py [--scenes 1000] [--repeats 3]
 """
@@ -96,12 +97,30 @@ def main() -> None:
                 f"repeat {repeat + 1}: {jobs} jobs in {wall:.2f} s; overhead "
                 f"{overhead * 1000:.2f} ms/job; bare no-op task {bare * 1000:.2f} ms"
             )
+        # An idle worker has backed off to its longest poll interval: how long until a
+        # click's first job starts?
+        pickups = []
+        for repeat in range(5):
+            time.sleep(2)
+            project = Project.objects.create(owner=user, name=f"pickup {repeat}")
+            project.add_sentences(["One scene."])
+            run = runs.start_run(project, ["audio"]).run
+            assert run is not None
+            job = run.jobs.get()
+            while job.started_at is None:
+                time.sleep(0.005)
+                job.refresh_from_db()
+            pickups.append((job.started_at - run.created).total_seconds())
         overhead, bare = statistics.median(overheads), statistics.median(bares)
         print(f"backend time per call: {backend_each * 1000:.3f} ms")
         print(f"orchestration overhead per job (median): {overhead * 1000:.2f} ms (target < 3 ms)")
         print(f"bare no-op SqliteHuey task (median):     {bare * 1000:.2f} ms")
         print(f"ratio overhead / bare task:              {overhead / bare:.1f}x")
         print(f"jobs/s: {1 / overhead:.0f}")
+        pickup = statistics.median(pickups) * 1000
+        print(
+            f"idle worker pickup, click to job start (median of 5): {pickup:.0f} ms (target ~50 ms)"
+        )
     finally:
         worker.terminate()
         worker.wait()

@@ -105,8 +105,9 @@ def test_ctrl_c_cancels_the_run_and_keeps_finished_assets(
     )
     wait_for(lambda: project.sentences.filter(position=1).exclude(audio_file="").exists())
     wait_for(
-        lambda: GenerationRun.objects.filter(jobs__status=JobStatus.RUNNING, jobs__step__gte=1)
-        .exists()
+        lambda: GenerationRun.objects.filter(
+            jobs__status=JobStatus.RUNNING, jobs__step__gte=1
+        ).exists()
     )
     cli.send_signal(signal.SIGINT)
     out, err = cli.communicate(timeout=30)

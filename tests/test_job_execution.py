@@ -137,7 +137,9 @@ def test_it_skips_the_job_of_a_deleted_scene(project):
     assert job.error == "The scene was deleted."
 
 
-def test_it_gives_up_a_finished_asset_if_cancelled_before_it_is_recorded(project, media, monkeypatch):
+def test_it_gives_up_a_finished_asset_if_cancelled_before_it_is_recorded(
+    project, media, monkeypatch
+):
     run = runs.start_run(project, ["audio"]).run
     job = queued_job(run)
     real_record = runs.record_asset

@@ -24,7 +24,13 @@ def test_it_counts_each_status_per_stage_and_overall(make_project, django_assert
     with django_assert_num_queries(1):
         progress = run_progress(run)
     audio, images = progress.stages["audio"], progress.stages["images"]
-    assert (audio.total, audio.done, audio.failed, audio.skipped, audio.cancelled) == (4, 1, 1, 1, 1)
+    assert (audio.total, audio.done, audio.failed, audio.skipped, audio.cancelled) == (
+        4,
+        1,
+        1,
+        1,
+        1,
+    )
     assert audio.finished == 4 and audio.percent == 100
     assert (images.running, images.queued, images.pending, images.done) == (1, 1, 1, 1)
     assert images.percent == 25

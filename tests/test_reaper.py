@@ -18,7 +18,9 @@ def orphan(job: GenerationJob, attempts: int = 1, **fields: object) -> None:
     )
 
 
-def test_it_requeues_a_job_whose_worker_stopped_beating(project, django_capture_on_commit_callbacks):
+def test_it_requeues_a_job_whose_worker_stopped_beating(
+    project, django_capture_on_commit_callbacks
+):
     run = runs.start_run(project, ["audio"]).run
     job = run.jobs.get(position=1)
     orphan(job)

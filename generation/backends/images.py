@@ -1,0 +1,149 @@
+"""Text to image with a diffusers pipeline (sd-turbo by default), loaded once per worker."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageOps
+
+from .base import GeneratedAsset, JobInput, StepCallback
+from .devices import (
+    LOAD_COUNTS,
+    looks_like_path,
+    model_load_error,
+    out_of_memory_as_job_error,
+    resolve_device,
+    torch_dtype,
+)
+from .media import new_temp_path, removed_on_error
+
+logger = logging.getLogger(__name__)
+
+SETTING = "STORYBOARD_IMAGE_MODEL"
+# Tokenizers without a real limit report a huge sentinel instead.
+_UNLIMITED_TOKENS = 100_000
+
+
+def compose_prompt(job: JobInput) -> str:
+    # The subject first: CLIP weighs early tokens most and truncation cuts from the end.
+    subject = job.image_prompt.strip() or job.text.strip()
+    return ", ".join(part for part in (subject, job.style_prompt.strip()) if part)
+
+
+class DiffusersImageBackend:
+    def __init__(
+        self,
+        model: str,
+        *,
+        steps: int = 4,
+        guidance: float = 0.0,
+        device: str = "auto",
+        offline: bool = True,
+    ) -> None:
+        self.model = model
+        self.steps = max(1, int(steps))
+        self.guidance = float(guidance)
+        self.device = resolve_device(device)
+        self.offline = offline
+        self.pipeline: Any = None
+        self._lock = threading.RLock()
+
+    def load(self) -> None:
+        with self._lock:
+            if self.pipeline is None:
+                self.pipeline = self._load()
+                LOAD_COUNTS["images"] += 1
+
+    def _load(self) -> Any:
+        from diffusers import AutoPipelineForText2Image, DiffusionPipeline
+
+        source = str(Path(self.model).expanduser()) if looks_like_path(self.model) else self.model
+        if looks_like_path(self.model) and not Path(source).is_dir():
+            raise model_load_error("Image", self.model, SETTING, offline=self.offline)
+        options = {"dtype": torch_dtype(self.device), "local_files_only": self.offline}
+        try:
+            try:
+                pipeline = AutoPipelineForText2Image.from_pretrained(source, **options)
+            except ValueError:
+                # A pipeline class AutoPipeline doesn't map: let the model's own index decide.
+                pipeline = DiffusionPipeline.from_pretrained(source, **options)
+            pipeline.to(self.device)
+        except Exception as error:
+            raise model_load_error(
+                "Image", self.model, SETTING, error, offline=self.offline
+            ) from error
+        vae = getattr(pipeline, "vae", None)
+        if vae is not None and hasattr(vae, "enable_slicing"):
+            vae.enable_slicing()
+        pipeline.set_progress_bar_config(disable=True)
+        logger.info("Loaded image model %s on %s.", self.model, self.device)
+        return pipeline
+
+    def unload(self) -> None:
+        with self._lock:
+            self.pipeline = None
+
+    def truncate_prompt(self, prompt: str) -> str:
+        """Cut the prompt to what the widest text encoder reads, saying so in the log."""
+        tokenizers = [
+            getattr(self.pipeline, name, None)
+            for name in ("tokenizer", "tokenizer_2", "tokenizer_3")
+        ]
+        limited = [
+            t for t in tokenizers if t is not None and t.model_max_length < _UNLIMITED_TOKENS
+        ]
+        if not limited:
+            return prompt
+        tokenizer = max(limited, key=lambda t: t.model_max_length)
+        budget = tokenizer.model_max_length - tokenizer.num_special_tokens_to_add()
+        ids = tokenizer(prompt, add_special_tokens=False, truncation=False).input_ids
+        if len(ids) <= budget:
+            return prompt
+        kept = tokenizer.decode(ids[:budget], skip_special_tokens=True).strip()
+        logger.warning(
+            "Image prompt is %d tokens, over the model's %d: using only %r.",
+            len(ids),
+            budget,
+            kept,
+        )
+        return str(kept)
+
+    def generate(self, job: JobInput, on_step: StepCallback) -> GeneratedAsset:
+        import torch
+
+        self.load()
+        with self._lock:
+            pipeline = self.pipeline
+            prompt = self.truncate_prompt(compose_prompt(job))
+            # Generate at a size the VAE and UNet accept, then crop to the exact frame.
+            multiple = 2 * int(getattr(pipeline, "vae_scale_factor", 8))
+            gen_w = -(-job.width // multiple) * multiple
+            gen_h = -(-job.height // multiple) * multiple
+            # A CPU generator gives the same picture for a seed on any device.
+            generator = torch.Generator(device="cpu").manual_seed(job.seed)
+
+            def step_end(pipe: Any, step: int, timestep: Any, tensors: dict[str, Any]) -> Any:
+                on_step(step + 1, getattr(pipe, "num_timesteps", None) or self.steps)
+                return tensors
+
+            on_step(0, self.steps)
+            with out_of_memory_as_job_error("the image"), torch.inference_mode():
+                result = pipeline(
+                    prompt=prompt,
+                    width=gen_w,
+                    height=gen_h,
+                    num_inference_steps=self.steps,
+                    guidance_scale=self.guidance,
+                    generator=generator,
+                    callback_on_step_end=step_end,
+                )
+        image: Image.Image = result.images[0]
+        if image.size != (job.width, job.height):
+            image = ImageOps.fit(image, (job.width, job.height), method=Image.Resampling.LANCZOS)
+        output = new_temp_path(job.work_dir, "image-", ".png")
+        with removed_on_error(output):
+            image.convert("RGB").save(output, format="PNG")
+        return GeneratedAsset(path=output)

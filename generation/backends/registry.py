@@ -1,0 +1,211 @@
+"""Which backend does which stage, built from settings and kept for the life of the worker.
+
+`get_backend(stage, preset)` is the engine's factory (settings.STORYBOARD_BACKEND_FACTORY).
+Backends are cached per (stage, preset, the settings they were built from), so a model loads on
+the first job that needs it and stays resident for every later job; changing a setting builds a
+fresh backend. With STORYBOARD_FREE_MODELS_BETWEEN_STAGES, asking for one stage's backend drops
+the others first, for GPUs that can't hold the speech, image and video models at once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .base import AUDIO, IMAGES, STAGES, VIDEOS, Backend, SystemicBackendError
+from .devices import LOAD_COUNTS, free_memory
+
+DRAFT = "draft"
+STUDIO = "studio"
+PRESETS = (DRAFT, STUDIO)
+
+# Every setting the backends read, with its default. settings.py parses them from the
+# environment (same names); a missing one falls back to the value here.
+DEFAULTS: dict[str, Any] = {
+    "STORYBOARD_PRESET": DRAFT,
+    "STORYBOARD_TTS_MODEL": "tts_models/en/ljspeech/vits",
+    "STORYBOARD_IMAGE_MODEL": "stabilityai/sd-turbo",
+    "STORYBOARD_IMAGE_STEPS": 4,
+    "STORYBOARD_IMAGE_GUIDANCE": 0.0,
+    "STORYBOARD_VIDEO_BACKEND": "camera",
+    "STORYBOARD_SVD_MODEL": "stabilityai/stable-video-diffusion-img2vid-xt",
+    "STORYBOARD_SVD_STEPS": 25,
+    "STORYBOARD_DEVICE": "auto",
+    "STORYBOARD_FREE_MODELS_BETWEEN_STAGES": False,
+    "STORYBOARD_HUB_OFFLINE": True,
+}
+
+# The settings each studio backend is built from: part of its cache key.
+_STUDIO_SETTINGS = {
+    AUDIO: ("STORYBOARD_TTS_MODEL", "STORYBOARD_DEVICE", "STORYBOARD_HUB_OFFLINE"),
+    IMAGES: (
+        "STORYBOARD_IMAGE_MODEL",
+        "STORYBOARD_IMAGE_STEPS",
+        "STORYBOARD_IMAGE_GUIDANCE",
+        "STORYBOARD_DEVICE",
+        "STORYBOARD_HUB_OFFLINE",
+    ),
+    VIDEOS: (
+        "STORYBOARD_VIDEO_BACKEND",
+        "STORYBOARD_SVD_MODEL",
+        "STORYBOARD_SVD_STEPS",
+        "STORYBOARD_DEVICE",
+        "STORYBOARD_HUB_OFFLINE",
+    ),
+}
+
+_cache: dict[tuple[Any, ...], Backend] = {}
+_lock = threading.Lock()
+
+
+def setting(name: str) -> Any:
+    from django.conf import settings
+
+    return getattr(settings, name, DEFAULTS[name])
+
+
+def _key(stage: str, preset: str) -> tuple[Any, ...]:
+    names = _STUDIO_SETTINGS[stage] if preset == STUDIO else ()
+    return (stage, preset, *(setting(name) for name in names))
+
+
+def _build(stage: str, preset: str) -> Backend:
+    from .camera import CameraMoveBackend
+
+    if preset == DRAFT:
+        from .draft import DraftSpeechBackend, StoryboardCardBackend
+
+        return {
+            AUDIO: DraftSpeechBackend,
+            IMAGES: StoryboardCardBackend,
+            VIDEOS: CameraMoveBackend,
+        }[stage]()
+    device = str(setting("STORYBOARD_DEVICE"))
+    offline = bool(setting("STORYBOARD_HUB_OFFLINE"))
+    if stage == AUDIO:
+        from .speech import CoquiSpeechBackend
+
+        return CoquiSpeechBackend(
+            str(setting("STORYBOARD_TTS_MODEL")), device=device, offline=offline
+        )
+    if stage == IMAGES:
+        from .images import DiffusersImageBackend
+
+        return DiffusersImageBackend(
+            str(setting("STORYBOARD_IMAGE_MODEL")),
+            steps=int(setting("STORYBOARD_IMAGE_STEPS")),
+            guidance=float(setting("STORYBOARD_IMAGE_GUIDANCE")),
+            device=device,
+            offline=offline,
+        )
+    video = str(setting("STORYBOARD_VIDEO_BACKEND")).lower()
+    if video == "svd":
+        from .svd import StableVideoBackend
+
+        return StableVideoBackend(
+            str(setting("STORYBOARD_SVD_MODEL")),
+            steps=int(setting("STORYBOARD_SVD_STEPS")),
+            device=device,
+            offline=offline,
+        )
+    if video != "camera":
+        raise SystemicBackendError(
+            f"Unknown video backend '{video}'. Set STORYBOARD_VIDEO_BACKEND to camera or svd."
+        )
+    return CameraMoveBackend()
+
+
+def get_backend(stage: str, preset: str | None = None) -> Backend:
+    """The backend for `stage` under `preset` ("draft" or "studio"; default: the setting)."""
+    preset = preset or str(setting("STORYBOARD_PRESET"))
+    if stage not in STAGES:
+        raise ValueError(f"Unknown stage {stage!r}; expected one of {', '.join(STAGES)}.")
+    if preset not in PRESETS:
+        raise SystemicBackendError(
+            f"Unknown preset '{preset}'. Set STORYBOARD_PRESET to draft or studio."
+        )
+    key = _key(stage, preset)
+    with _lock:
+        if setting("STORYBOARD_FREE_MODELS_BETWEEN_STAGES"):
+            _release(lambda other: other[0] != stage)
+        backend = _cache.get(key)
+        if backend is None:
+            backend = _cache[key] = _build(stage, preset)
+    return backend
+
+
+def _release(drop: Callable[[tuple[Any, ...]], bool]) -> int:
+    dropped = [key for key in _cache if drop(key)]
+    for key in dropped:
+        unload = getattr(_cache.pop(key), "unload", None)
+        if unload is not None:
+            unload()
+    if dropped:
+        free_memory()
+    return len(dropped)
+
+
+def release_backends(except_stage: str | None = None) -> int:
+    """Drop cached backends (and their models) of every stage but `except_stage`."""
+    with _lock:
+        return _release(lambda key: key[0] != except_stage)
+
+
+def load_count(kind: str | None = None) -> int:
+    """Model loads in this process: "speech", "images", "svd", or all of them."""
+    return LOAD_COUNTS[kind] if kind else sum(LOAD_COUNTS.values())
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """Something a preset needs, and how to check it is usable (raises BackendError if not)."""
+
+    label: str
+    check: Callable[[], str]
+
+
+def _check_ffmpeg() -> str:
+    import subprocess
+
+    from .media import ffmpeg_exe
+
+    try:
+        exe = ffmpeg_exe()
+        result = subprocess.run([exe, "-version"], capture_output=True, text=True, check=False)
+    except (OSError, RuntimeError) as error:
+        raise SystemicBackendError(
+            f"ffmpeg not usable: {error}. Reinstall imageio-ffmpeg."
+        ) from error
+    if result.returncode != 0:
+        raise SystemicBackendError("ffmpeg not usable. Reinstall imageio-ffmpeg.")
+    return result.stdout.splitlines()[0] if result.stdout else exe
+
+
+def _check_model(stage: str, preset: str) -> Callable[[], str]:
+    def check() -> str:
+        backend = get_backend(stage, preset)
+        backend.load()  # type: ignore[attr-defined]
+        return f"loaded on {backend.device}"  # type: ignore[attr-defined]
+
+    return check
+
+
+def requirements(preset: str) -> list[Requirement]:
+    """What `preset` needs, in stage order, for `check_models`."""
+    from .draft import check_espeak
+
+    items = [Requirement("ffmpeg (imageio-ffmpeg)", _check_ffmpeg)]
+    if preset == DRAFT:
+        return [*items, Requirement("narration voice", check_espeak)]
+    items += [
+        Requirement(f"speech model {setting('STORYBOARD_TTS_MODEL')}", _check_model(AUDIO, preset)),
+        Requirement(
+            f"image model {setting('STORYBOARD_IMAGE_MODEL')}", _check_model(IMAGES, preset)
+        ),
+    ]
+    if str(setting("STORYBOARD_VIDEO_BACKEND")).lower() == "svd":
+        label = f"video model {setting('STORYBOARD_SVD_MODEL')}"
+        items.append(Requirement(label, _check_model(VIDEOS, preset)))
+    return items
