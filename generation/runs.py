@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -213,10 +213,9 @@ def finish(run: GenerationRun) -> None:
 
 
 def enqueue_jobs(job_ids: list[int]) -> None:
-    from generation.tasks import run_job
+    from generation import tasks
 
-    for job_id in job_ids:
-        run_job(job_id)
+    tasks.enqueue_jobs(job_ids)
 
 
 def cancel_run(run: GenerationRun) -> bool:
@@ -356,16 +355,32 @@ def build_input(job: GenerationJob, work_dir: Path) -> JobInput:
 
 
 class StepReporter:
-    """The backend's on_step: records step progress and is where a cancel is noticed."""
+    """The backend's on_step: records step progress and is where a cancel is noticed.
+
+    Called for every denoising step or frame batch, so it is one prepared UPDATE that
+    both reports progress and finds out whether the job is still wanted: cancelled, or
+    taken over by another attempt after the reaper gave up on this worker.
+    """
+
+    SQL = (
+        f"UPDATE {GenerationJob._meta.db_table} SET step = %s, total_steps = %s,"
+        " heartbeat = %s, updated = %s"
+        " WHERE id = %s AND status = %s AND attempts = %s AND NOT cancel_requested"
+    )
 
     def __init__(self, job: GenerationJob):
         self.job = job
 
     def __call__(self, done: int, total: int) -> None:
-        # One conditional UPDATE both reports progress and checks for a cancel.
-        still_wanted = GenerationJob.objects.filter(
-            id=self.job.id, status=JobStatus.RUNNING, cancel_requested=False
-        ).update(step=done, total_steps=total, heartbeat=timezone.now(), updated=timezone.now())
+        if done == 0 or done >= total:
+            # Nothing done yet, or all done: the claim just checked, and recording the
+            # asset checks again, so a cancel is still noticed within one step.
+            return
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        params = [done, total, now, now, self.job.id, JobStatus.RUNNING, self.job.attempts]
+        with connection.cursor() as cursor:
+            cursor.execute(self.SQL, params)
+            still_wanted = cursor.rowcount
         if not still_wanted:
             raise JobCancelled()
         notify.job_changed(self.job)
@@ -418,8 +433,8 @@ heartbeats = Heartbeats()
 def record_asset(job: GenerationJob, asset: GeneratedAsset) -> None:
     """Move the new file into place and record it in one transaction with the dirty flags.
 
-    If the job was cancelled meanwhile, the new file is thrown away and the scene keeps
-    its previous asset.
+    If the job was cancelled (or taken over by a newer attempt) meanwhile, the new file
+    is thrown away and the scene keeps its previous asset.
     """
     field = STAGE_ASSET[job.stage]
     sentence = job.sentence
@@ -428,11 +443,22 @@ def record_asset(job: GenerationJob, asset: GeneratedAsset) -> None:
     relative = f"projects/{sentence.project_id}/scenes/{sentence.id}/{name}"
     final = Path(settings.MEDIA_ROOT) / relative
     final.parent.mkdir(parents=True, exist_ok=True)
-    old_files: list[str] = []
+    # Only this job writes this asset of this scene (one active run per project, one
+    # attempt at a time), so the file it started from is still the scene's.
+    old = getattr(sentence, f"{field}_file").name
+    flag = dirty.flag_name(field)
+    changes: dict[str, Any] = {
+        f"{field}_file": relative,
+        # Inputs edited while the job ran: keep the new asset, but it is already stale.
+        flag: Case(When(revision=job.input_revision, then=Value(False)), default=F(flag)),
+        **{dirty.flag_name(d): True for d in dirty.NEW_ASSET_DIRTIES[field]},
+    }
+    if job.stage == Stage.AUDIO:
+        changes["audio_duration"] = asset.duration
     with transaction.atomic():
         now = timezone.now()
-        still_running = GenerationJob.objects.filter(
-            id=job.id, status=JobStatus.RUNNING, cancel_requested=False
+        still_wanted = GenerationJob.objects.filter(
+            id=job.id, status=JobStatus.RUNNING, attempts=job.attempts, cancel_requested=False
         ).update(
             status=JobStatus.SUCCEEDED,
             output_file=relative,
@@ -440,32 +466,13 @@ def record_asset(job: GenerationJob, asset: GeneratedAsset) -> None:
             finished_at=now,
             updated=now,
         )
-        if not still_running:
+        if not still_wanted:
             raise JobCancelled()
-        locked = Sentence.objects.select_for_update().only("revision", f"{field}_file")
-        try:
-            scene = locked.get(id=sentence.id)
-        except Sentence.DoesNotExist:
-            raise SceneDeleted() from None
+        if not Sentence.objects.filter(id=sentence.id).update(**changes):
+            raise SceneDeleted()
         os.replace(asset.path, final)
-        old = getattr(scene, f"{field}_file")
-        if old and old.name != relative:
-            old_files.append(old.name)
-        changes: dict[str, Any] = {f"{field}_file": relative}
-        if job.stage == Stage.AUDIO:
-            changes["audio_duration"] = asset.duration
-        # Inputs edited while the job ran: keep the new asset, but it is already stale.
-        if scene.revision == job.input_revision:
-            changes[dirty.flag_name(field)] = False
-        for downstream in dirty.NEW_ASSET_DIRTIES[field]:
-            changes[dirty.flag_name(downstream)] = True
-        Sentence.objects.filter(id=scene.id).update(**changes)
-
-        def remove_old() -> None:
-            for name in old_files:
-                Path(settings.MEDIA_ROOT, name).unlink(missing_ok=True)
-
-        transaction.on_commit(remove_old)
+        if old and old != relative:
+            transaction.on_commit(lambda: Path(settings.MEDIA_ROOT, old).unlink(missing_ok=True))
     job.status = JobStatus.SUCCEEDED
     notify.job_changed(job)
 

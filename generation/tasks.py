@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import close_old_connections
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
+from huey.storage import SqliteStorage
 
 from generation import runs
 
@@ -16,6 +17,20 @@ log = logging.getLogger(__name__)
 @db_task()
 def run_job(job_id: int) -> None:
     runs.execute_job(job_id)
+
+
+def enqueue_jobs(job_ids: list[int]) -> None:
+    """Queue one task per job. A stage of a 1,000-scene run is 1,000 tasks; SqliteHuey
+    would commit an exclusive transaction for each, so there they go in one."""
+    tasks = [run_job.s(job_id) for job_id in job_ids]
+    storage = HUEY.storage
+    if HUEY.immediate or type(storage) is not SqliteStorage:
+        for t in tasks:
+            HUEY.enqueue(t)
+        return
+    rows = [(storage.name, storage.to_blob(HUEY.serialize_task(t)), t.priority or 0) for t in tasks]
+    with storage.db(commit=True) as cursor:
+        cursor.executemany("insert into task (queue, data, priority) values (?, ?, ?)", rows)
 
 
 @db_periodic_task(crontab(minute="*"))
