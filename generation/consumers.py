@@ -50,6 +50,9 @@ class ProjectConsumer(AsyncWebsocketConsumer):
         interval = settings.LIVE_POLL_SECONDS
         while True:
             await asyncio.sleep(interval)
+            if settings.REDIS_URL:
+                # Cheap, and restores the membership a Redis restart wiped out.
+                await self.channel_layer.group_add(self.group, self.channel_name)
             if await database_sync_to_async(live.signature)(self.project_id) != self.seen.signature:
                 await self.push()
 

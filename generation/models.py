@@ -25,13 +25,14 @@ STAGE_ASSET = {AUDIO: "audio", IMAGES: "image", VIDEOS: "video"}
 class RunStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
+    PAUSED = "paused", "Paused"
     CANCELLING = "cancelling", "Cancelling"
     CANCELLED = "cancelled", "Cancelled"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Finished with errors"
 
 
-ACTIVE_RUN_STATUSES = [RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.CANCELLING]
+ACTIVE_RUN_STATUSES = [RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.PAUSED, RunStatus.CANCELLING]
 
 
 class Origin(models.TextChoices):
@@ -75,6 +76,8 @@ class GenerationRun(models.Model):
     # Jobs of an inline run are executed by the process that started it (CLI --inline),
     # not sent to huey.
     inline = models.BooleanField(default=False)
+    # Why the run paused itself (the same error on several jobs in a row).
+    pause_reason = models.TextField(blank=True)
     created = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -7,6 +7,7 @@ every change sends a wake-up so open pages re-read the rows.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shutil
@@ -16,6 +17,7 @@ import time
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -151,7 +153,7 @@ def advance(run_id: int) -> None:
     """
     with transaction.atomic():
         run = GenerationRun.objects.select_for_update().get(id=run_id)
-        if not run.is_active:
+        if not run.is_active or run.status == RunStatus.PAUSED:
             return
         jobs = run.jobs.all()
         if jobs.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).exists():
@@ -225,7 +227,7 @@ def cancel_run(run: GenerationRun) -> bool:
     """
     with transaction.atomic():
         updated = GenerationRun.objects.filter(
-            id=run.id, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]
+            id=run.id, status__in=[RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.PAUSED]
         ).update(status=RunStatus.CANCELLING)
         if not updated:
             return False
@@ -238,6 +240,57 @@ def cancel_run(run: GenerationRun) -> bool:
     run.refresh_from_db()
     notify.run_changed(run)
     return True
+
+
+def pause_if_failing(run_id: int) -> bool:
+    """Pause the run when its last few jobs all failed with the same error.
+
+    A missing model or a GPU that is always out of memory would otherwise fail every
+    remaining scene, one by one, burying the one reason that matters.
+    """
+    streak = settings.RUN_PAUSE_AFTER_FAILURES
+    if not streak:
+        return False
+    last = list(
+        GenerationJob.objects.filter(run_id=run_id, finished_at__isnull=False)
+        .exclude(status__in=[JobStatus.SKIPPED, JobStatus.CANCELLED])
+        .order_by("-finished_at", "-id")
+        .values_list("status", "error")[:streak]
+    )
+    errors = {error for status, error in last if status == JobStatus.FAILED}
+    if len(last) < streak or len(errors) != 1 or any(s != JobStatus.FAILED for s, _ in last):
+        return False
+    (error,) = errors
+    with transaction.atomic():
+        paused = GenerationRun.objects.filter(id=run_id, status=RunStatus.RUNNING).update(
+            status=RunStatus.PAUSED,
+            pause_reason=f"Paused after {streak} jobs in a row failed with: {error}",
+        )
+        if not paused:
+            return False
+        now = timezone.now()
+        # Nothing more starts; the jobs that hit the error get another go on resume.
+        GenerationJob.objects.filter(run_id=run_id, status=JobStatus.QUEUED).update(
+            status=JobStatus.PENDING, updated=now
+        )
+        GenerationJob.objects.filter(run_id=run_id, status=JobStatus.FAILED, error=error).update(
+            status=JobStatus.PENDING, finished_at=None, updated=now
+        )
+        notify.project_changed(GenerationRun.objects.get(id=run_id).project_id)
+    log.warning("Run %s paused: %s", run_id, error)
+    return True
+
+
+def resume_run(run: GenerationRun) -> bool:
+    """Go on with a paused run, once its creator has fixed what made it pause."""
+    with transaction.atomic():
+        resumed = GenerationRun.objects.filter(id=run.id, status=RunStatus.PAUSED).update(
+            status=RunStatus.RUNNING, pause_reason=""
+        )
+        if resumed:
+            advance(run.id)
+    run.refresh_from_db()
+    return bool(resumed)
 
 
 def abandon_local_jobs(run: GenerationRun) -> None:
@@ -294,6 +347,8 @@ def execute_job(job_id: int) -> None:
         end_job(job, JobStatus.SKIPPED, "The scene was deleted while its job ran.")
     except BackendError as e:
         end_job(job, JobStatus.FAILED, str(e), traceback.format_exc())
+    except OSError as e:
+        end_job(job, JobStatus.FAILED, storage_error(e), traceback.format_exc())
     except Exception as e:  # noqa: BLE001 - any crash of model code fails just this job
         log.exception("Job %s failed", job.id)
         message = f"{type(e).__name__}: {e}".splitlines()[0][:500]
@@ -301,6 +356,8 @@ def execute_job(job_id: int) -> None:
     finally:
         heartbeats.discard(job.id)
         remove_work_dir(work_dir)
+    if job.status == JobStatus.FAILED and pause_if_failing(job.run_id):
+        return
     # Only the last job of a stage needs to take the run's lock. This job's own end is
     # committed before the check, so of two last jobs ending together the later one
     # always sees the other finished.
@@ -318,6 +375,22 @@ def remove_work_dir(work_dir: Path) -> None:
         pass
     except OSError:
         shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def storage_error(e: OSError) -> str:
+    """One line a creator can act on, for the ways writing an asset fails."""
+    reasons = {
+        errno.ENOSPC: "the media disk is full",
+        errno.EDQUOT: "the media disk quota is used up",
+        errno.EFBIG: "the file is larger than this worker may write",
+        errno.EROFS: "the media folder is read-only",
+        errno.EACCES: "the media folder is not writable",
+        errno.EPERM: "the media folder is not writable",
+    }
+    reason = reasons.get(e.errno or 0)
+    if reason is None:
+        return f"{type(e).__name__}: {e}".splitlines()[0][:500]
+    return f"Could not write the asset: {reason} ({settings.MEDIA_ROOT}). Earlier assets are kept."
 
 
 def load_backend(stage: str, preset: str) -> Backend:
@@ -494,6 +567,26 @@ def end_job(job: GenerationJob, status: str, error: str, tb: str = "") -> None:
         notify.job_changed(job)
 
 
+def requeue_lost_tasks() -> int:
+    """Queued jobs whose task is gone: Redis restarted without persistence, or a queue
+    file was lost. Only when the queue is empty can a long-queued job have no task;
+    a task sent twice is harmless, since only one claim of a job can succeed."""
+    from huey.contrib.djhuey import HUEY
+
+    cutoff = timezone.now() - timedelta(seconds=settings.JOB_STALE_AFTER)
+    lost = GenerationJob.objects.filter(
+        status=JobStatus.QUEUED, updated__lt=cutoff, run__inline=False
+    )
+    if not lost.exists() or HUEY.pending_count() > 0:
+        return 0
+    job_ids = list(lost.values_list("id", flat=True))
+    # Touch them so the next pass doesn't send them again while they wait.
+    GenerationJob.objects.filter(id__in=job_ids).update(updated=timezone.now())
+    log.warning("Re-sending %d queued jobs whose tasks were lost", len(job_ids))
+    enqueue_jobs(job_ids)
+    return len(job_ids)
+
+
 # The reaper ------------------------------------------------------------------
 
 
@@ -519,6 +612,8 @@ def reap_stale_jobs() -> int:
                 finished_at=now,
                 updated=now,
             )
+        elif job.run.status == RunStatus.PAUSED:
+            changed = still_stale.update(status=JobStatus.PENDING, worker="", updated=now)
         else:
             changed = still_stale.update(status=JobStatus.QUEUED, worker="", updated=now)
             if changed:
@@ -527,6 +622,7 @@ def reap_stale_jobs() -> int:
         if changed:
             reaped += 1
             advance(job.run_id)
+    reaped += requeue_lost_tasks()
     # A run whose last job ended in a process that died before it could move the run on.
     for run_id in (
         GenerationRun.objects.active()

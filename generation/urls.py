@@ -25,8 +25,10 @@ urlpatterns = [
         name="api-generate-videos",
     ),
     path(f"{api}/cancel-generation", views.api_cancel, name="api-cancel-generation"),
+    path(f"{api}/resume-generation", views.api_resume, name="api-resume-generation"),
     path(f"{api}/generation", views.api_generation, name="api-generation"),
     path("projects/<int:project_id>/generate/", views.generate, name="generate"),
     path("projects/<int:project_id>/cancel/", views.cancel, name="cancel-generation"),
+    path("projects/<int:project_id>/resume/", views.resume, name="resume-generation"),
     path("projects/<int:project_id>/retry-failed/", views.retry_failed, name="retry-failed"),
 ]

@@ -63,7 +63,11 @@ def parse_body(request: AuthedRequest, with_stages: bool) -> tuple[list[str] | N
 
 
 def progress_payload(run: GenerationRun) -> dict:
-    return {**run_progress(run).as_json(), "errors": job_errors(run)}
+    return {
+        **run_progress(run).as_json(),
+        "pauseReason": run.pause_reason,
+        "errors": job_errors(run),
+    }
 
 
 def start(
@@ -134,6 +138,16 @@ def api_cancel(request: AuthedRequest, project_id: int) -> HttpResponse:
 
 
 @api_login_required
+@require_POST
+def api_resume(request: AuthedRequest, project_id: int) -> HttpResponse:
+    project = load_api_project(request, project_id)
+    run = project.runs.active().first()
+    if run is None or not runs.resume_run(run):
+        return json_error(409, "No paused generation run to resume for this project.")
+    return JsonResponse({"runId": run.id, "status": run.status, "message": "Resumed"}, status=202)
+
+
+@api_login_required
 @require_GET
 def api_generation(request: AuthedRequest, project_id: int) -> HttpResponse:
     project = load_api_project(request, project_id)
@@ -193,6 +207,16 @@ def cancel(request: AuthedRequest, project_id: int) -> HttpResponse:
     run = project.runs.active().first()
     if run is not None:
         runs.cancel_run(run)
+    return toolbar_response(request, project)
+
+
+@login_required
+@require_POST
+def resume(request: AuthedRequest, project_id: int) -> HttpResponse:
+    project = load_project(request, project_id)
+    run = project.runs.active().first()
+    if run is None or not runs.resume_run(run):
+        return toolbar_response(request, project, status=409, toolbar_error="Nothing to resume.")
     return toolbar_response(request, project)
 
 

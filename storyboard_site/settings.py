@@ -238,6 +238,8 @@ JOB_HEARTBEAT_SECONDS = env_float("JOB_HEARTBEAT_SECONDS", 2.0)
 JOB_STALE_AFTER = env_float("JOB_STALE_AFTER", 30.0)
 JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3, minimum=1)
 REAPER_INTERVAL_SECONDS = env_int("REAPER_INTERVAL_SECONDS", 10, minimum=1)
+# A run pauses itself when this many jobs in a row fail with the same error (0: never).
+RUN_PAUSE_AFTER_FAILURES = env_int("RUN_PAUSE_AFTER_FAILURES", 3, minimum=0)
 
 # Generation backends (see generation/backends/). The factory is a dotted path to a
 # callable (stage, preset) -> Backend: the place to plug in another model family.

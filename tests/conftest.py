@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -77,7 +78,8 @@ def project(make_project) -> Project:  # type: ignore[no-untyped-def]
 class Worker:
     """A real `manage.py run_huey` consumer process on the test database and queue."""
 
-    def __init__(self, media: Path, queue: Path, **env: str):
+    def __init__(self, media: Path, queue: Path, max_file_size: int | None = None, **env: str):
+        self.max_file_size = max_file_size
         db = django_settings.DATABASES["default"]["NAME"]
         self.env = {
             **os.environ,
@@ -98,8 +100,15 @@ class Worker:
             [sys.executable, "manage.py", "run_huey", "--workers", "1"],
             cwd=ROOT,
             env=self.env,
+            preexec_fn=self._limits,
         )
         return self
+
+    def _limits(self) -> None:
+        if self.max_file_size:
+            # A disk that fills up: writes past this size fail with EFBIG (Python
+            # ignores SIGXFSZ), as they would with ENOSPC.
+            resource.setrlimit(resource.RLIMIT_FSIZE, (self.max_file_size, self.max_file_size))
 
     def kill(self) -> None:
         assert self.process is not None
@@ -120,8 +129,8 @@ class Worker:
 def worker_factory(media: Path, private_queue: Path, transactional_db):  # type: ignore[no-untyped-def]
     workers: list[Worker] = []
 
-    def make(**env: str) -> Worker:
-        w = Worker(media, private_queue, **env)
+    def make(max_file_size: int | None = None, **env: str) -> Worker:
+        w = Worker(media, private_queue, max_file_size, **env)
         workers.append(w)
         return w
 

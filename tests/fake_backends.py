@@ -3,6 +3,8 @@ process behaves the same way the test expects:
 
 - "FAIL" in the text: the job fails with a readable reason.
 - "SLOW" in the text: ten steps of 0.3 s each (time to cancel or kill mid-job).
+- "NOMODEL" in the text: fails with the same systemic error every time.
+- "BIG" in the text: writes a 12 MB asset (to hit a worker's file size limit).
 - anything else: two instant steps.
 
 Each call appends a line to MEDIA_ROOT/calls.log so tests can count how often a job
@@ -17,7 +19,13 @@ from pathlib import Path
 
 from django.conf import settings
 
-from generation.backends.base import BackendError, GeneratedAsset, JobInput, StepCallback
+from generation.backends.base import (
+    BackendError,
+    GeneratedAsset,
+    JobInput,
+    StepCallback,
+    SystemicBackendError,
+)
 
 SUFFIX = {"audio": ".wav", "images": ".png", "videos": ".mp4"}
 
@@ -27,6 +35,11 @@ class FakeBackend:
         self.stage = stage
 
     def generate(self, job: JobInput, on_step: StepCallback) -> GeneratedAsset:
+        if "NOMODEL" in job.text:
+            raise SystemicBackendError(
+                "Image model 'missing/model' could not be loaded: folder not found. "
+                "Set STORYBOARD_IMAGE_MODEL to a local folder or hub id."
+            )
         steps, delay = (10, 0.3) if "SLOW" in job.text else (2, 0.0)
         path = job.work_dir / f"partial{SUFFIX[self.stage]}"
         with open(path, "wb") as f:
@@ -35,6 +48,8 @@ class FakeBackend:
                 f.write(f"{self.stage} {job.sentence_id} step {step}\n".encode())
                 if delay:
                     time.sleep(delay)
+            if "BIG" in job.text:
+                f.write(b"\0" * 12_000_000)
             if "FAIL" in job.text:
                 raise BackendError(f"The model refused scene {job.position}: it says FAIL.")
             on_step(steps, steps)

@@ -137,5 +137,11 @@ class Command(BaseCommand):
                 shown = lines
             if not run.is_active:
                 return
+            if run.status == RunStatus.PAUSED:
+                self.stderr.write(
+                    f"\n{run.pause_reason}\nFix the cause, then resume it from the page or "
+                    f"POST /api/v1/projects/{run.project_id}/resume-generation."
+                )
+                sys.exit(1)
             if not options["inline"]:
                 time.sleep(options["poll"])
