@@ -119,6 +119,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "huey.contrib.djhuey",
     "template_partials",
+    "accounts",
     "projects",
     "generation",
 ]
@@ -129,6 +130,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.BearerTokenMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
