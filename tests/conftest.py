@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,9 +17,10 @@ from huey.contrib.djhuey import HUEY
 from huey.storage import SqliteStorage
 
 from projects.models import Project
+from tests.scaled import Stack, postgres_available
+from tests.support import FAKE_BACKEND, ROOT, wait_for
 
-ROOT = Path(__file__).resolve().parent.parent
-FAKE_BACKEND = "tests.fake_backends.make_backend"
+__all__ = ["FAKE_BACKEND", "ROOT", "wait_for"]
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -146,11 +147,12 @@ def worker(worker_factory) -> Worker:  # type: ignore[no-untyped-def]
     return worker_factory().start()
 
 
-def wait_for(predicate, timeout: float = 30.0, interval: float = 0.05):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(interval)
-    raise AssertionError(f"Timed out after {timeout}s waiting for {predicate}")
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[Stack]:
+    """PostgreSQL + a private Redis + real processes: see tests/scaled.py."""
+    if not postgres_available():
+        pytest.skip("PostgreSQL is not answering (set STORYBOARD_TEST_POSTGRES)")
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    with Stack(tmp_path) as s:
+        yield s

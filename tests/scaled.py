@@ -11,14 +11,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import psycopg
-import pytest
 
-from tests.conftest import FAKE_BACKEND, ROOT, wait_for
+from tests.support import FAKE_BACKEND, ROOT, wait_for
 
 PG = os.environ.get("STORYBOARD_TEST_POSTGRES", "postgresql://root@127.0.0.1:5432/postgres")
 
@@ -152,16 +150,6 @@ def final_json(cli: subprocess.Popen[str], timeout: float = 90) -> tuple[int, di
     return cli.returncode, json.loads(lines[-1])
 
 
-@pytest.fixture
-def stack(tmp_path: Path):  # type: ignore[no-untyped-def]
-    if not postgres_available():
-        pytest.skip(f"PostgreSQL is not answering at {PG}")
-    if not any((Path(d) / "redis-server").exists() for d in os.environ["PATH"].split(":")):
-        pytest.skip("redis-server is not installed")
-    with Stack(tmp_path) as s:
-        yield s
-
-
 def kill(process: subprocess.Popen[str]) -> None:
     process.send_signal(signal.SIGKILL)
     process.wait()
@@ -169,6 +157,3 @@ def kill(process: subprocess.Popen[str]) -> None:
 
 def wait_until(predicate, timeout: float = 30):  # type: ignore[no-untyped-def]
     return wait_for(predicate, timeout=timeout, interval=0.1)
-
-
-__all__ = ["stack", "final_json", "kill", "wait_until", "time"]

@@ -6,7 +6,7 @@ import urllib.request
 
 import pytest
 
-from tests.scaled import final_json, free_port, kill, stack, wait_until  # noqa: F401 - fixture
+from tests.scaled import final_json, free_port, kill, wait_until
 
 pytestmark = pytest.mark.worker
 
