@@ -34,6 +34,7 @@ def assert_every_scene_made(project, media_root: Path, width: int, height: int) 
         info = media.probe(media_root / scene.video_file.name)
         assert info.width == width and info.height == height
         assert info.audio_codec == "aac"
+        assert info.duration is not None and scene.audio_duration is not None
         assert abs(info.duration - scene.audio_duration) <= 1.5 / project.fps
 
 
