@@ -1,0 +1,154 @@
+"""Scaled-out load test, loopback only: PostgreSQL, a private Redis (RedisHuey +
+channels_redis), daphne, 2 workers, and N WebSocket clients watching one run.
+
+A 1,000-scene, three-stage run with an instant backend. Prints jobs/s, overhead per job
+(wall time over jobs, 2 workers), wake-up latency (a job's commit to a client being sent
+the progress that includes it; median and p95 over every job and client), whether every
+client ended with the exact final totals, and, in the same run, bare no-op RedisHuey
+tasks drained by the same 2 workers.
+
+    .venv/bin/python benchmarks/load.py [--scenes 1000] [--clients 50]
+
+Targets: every client exact, p95 under 100 ms, overhead per job under 5 ms.
+Needs PostgreSQL at STORYBOARD_TEST_POSTGRES (default postgresql://root@127.0.0.1/postgres)
+and redis-server on PATH. Bounded: gives up after --timeout seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.scaled import Stack, final_json, free_port  # noqa: E402
+
+OVERALL = re.compile(r"Overall: (\d+)/(\d+)")
+DONE = re.compile(r"Last run: all (\d+) done")
+
+SESSIONS = """
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth.models import User
+from django.contrib.sessions.backends.db import SessionStore
+user = User.objects.get(username="alice")
+for _ in range({n}):
+    s = SessionStore()
+    s[SESSION_KEY] = str(user.pk)
+    s[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    s[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    s.create()
+    print(s.session_key)
+"""
+
+NOOPS = """
+import time
+from generation.tasks import noop
+start = time.perf_counter()
+results = [noop() for _ in range({n})]
+results[-1].get(blocking=True, timeout=300)
+print(time.perf_counter() - start)
+"""
+
+
+async def watch(port: int, project: int, session: str, seen: list, timeout: float) -> int | None:
+    """Record (time, finished) for every update; return the final total shown."""
+    url = f"ws://127.0.0.1:{port}/ws/projects/{project}/"
+    headers = {"Cookie": f"sessionid={session}", "Origin": f"http://127.0.0.1:{port}"}
+    async with aiohttp.ClientSession() as http:
+        async with http.ws_connect(url, headers=headers, timeout=timeout) as ws:
+            deadline = time.time() + timeout
+            while time.time() < deadline:
+                msg = await ws.receive(timeout=deadline - time.time())
+                if msg.type != aiohttp.WSMsgType.TEXT:
+                    return None
+                now = time.time()
+                if m := OVERALL.search(msg.data):
+                    seen.append((now, int(m[1])))
+                elif m := DONE.search(msg.data):
+                    seen.append((now, int(m[1])))
+                    return int(m[1])
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenes", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--timeout", type=float, default=300)
+    args = parser.parse_args()
+
+    commits = Path(tempfile.mkdtemp()) / "commits.txt"
+    with Stack(Path(tempfile.mkdtemp(prefix="storyboard-load-"))) as stack:
+        stack.env.update(
+            STORYBOARD_BACKEND_FACTORY="benchmarks.live_backend.make_backend",
+            LIVE_BENCH_JOB_SECONDS="0",
+            LIVE_BENCH_COMMITS=str(commits),
+            JOB_STALE_AFTER="30",
+            LIVE_POLL_SECONDS="2",
+        )
+        project = stack.make_project([f"Scene {i}." for i in range(1, args.scenes + 1)])
+        sessions = stack.python(SESSIONS.format(n=args.clients)).split()
+        port = free_port()
+        stack.spawn("-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+                    "storyboard_site.asgi:application")  # fmt: skip
+        workers = [stack.worker(), stack.worker()]
+        time.sleep(4)  # daphne and the workers start; not part of any figure
+
+        async def run() -> tuple[list[list], list, float]:
+            seen: list[list] = [[] for _ in sessions]
+            watchers = [
+                asyncio.create_task(watch(port, project, s, seen[i], args.timeout))
+                for i, s in enumerate(sessions)
+            ]
+            await asyncio.sleep(2)  # every client connected and sent the idle state
+            cli = stack.generate(project)
+            code, final = await asyncio.to_thread(final_json, cli, args.timeout)
+            assert code == 0, final
+            # From the run's creation to its end, as the rows say: not the CLI's start-up.
+            ((wall,),) = stack.sql(
+                "select extract(epoch from finished_at - created)::float"
+                " from generation_generationrun where id = %s",
+                final["runId"],
+            )
+            totals = await asyncio.gather(*watchers, return_exceptions=True)
+            return seen, totals, wall
+
+        seen, totals, wall = asyncio.run(run())
+        jobs = 3 * args.scenes
+        bare = float(stack.python(NOOPS.format(n=jobs))) / jobs
+        for w in workers:
+            w.terminate()
+
+    commit_times = sorted(float(line.split()[1]) for line in commits.read_text().splitlines())
+    latencies = []
+    for client in seen:
+        for k, commit in enumerate(commit_times, start=1):
+            shown = next((t for t, finished in client if finished >= k), None)
+            if shown is not None:
+                latencies.append(max(0.0, shown - commit))
+    latencies.sort()
+    exact = sum(1 for t in totals if t == jobs)
+    p95 = latencies[int(0.95 * (len(latencies) - 1))] * 1000
+    print(f"{jobs} jobs, 2 workers, {len(sessions)} WebSocket clients (PostgreSQL + Redis)")
+    print(f"run wall time: {wall:.2f} s; jobs/s: {jobs / wall:.0f}")
+    overhead = wall / jobs * 1000
+    print(f"overhead per job (run time / jobs, instant backend): {overhead:.2f} ms (target < 5 ms)")
+    print(f"bare no-op RedisHuey task, same 2 workers: {bare * 1000:.2f} ms "
+          f"({1 / bare:.0f} tasks/s); jobs/s / tasks/s = {(jobs / wall) * bare:.2f}")  # fmt: skip
+    print(
+        f"wake-up latency: median {statistics.median(latencies) * 1000:.0f} ms, "
+        f"p95 {p95:.0f} ms over {len(latencies)} (job, client) pairs (target p95 < 100 ms)"
+    )
+    print(f"clients with the exact final totals ({jobs}/{jobs}): {exact}/{len(sessions)}")
+
+
+if __name__ == "__main__":
+    main()
