@@ -63,7 +63,7 @@ async def watch(port: int, project: int, session: str, seen: list, timeout: floa
     url = f"ws://127.0.0.1:{port}/ws/projects/{project}/"
     headers = {"Cookie": f"sessionid={session}", "Origin": f"http://127.0.0.1:{port}"}
     async with aiohttp.ClientSession() as http:
-        async with http.ws_connect(url, headers=headers, timeout=timeout) as ws:
+        async with http.ws_connect(url, headers=headers) as ws:
             deadline = time.time() + timeout
             while time.time() < deadline:
                 msg = await ws.receive(timeout=deadline - time.time())

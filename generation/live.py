@@ -45,16 +45,19 @@ def attach_jobs(sentences: Iterable[Sentence], run: GenerationRun | None) -> Non
 def toolbar_context(project: Project, sentences: list[Sentence] | None = None) -> dict:
     run = project.runs.first()
     progress = run_progress(run) if run else None
-    if sentences is None:
+    active = bool(run and run.is_active)
+    failed = bool(run and not active and progress and (progress.failed or progress.skipped))
+    # The dropdown, and so its counts (a plan over every scene), only shows between runs:
+    # live updates during a run, one per open tab, skip them.
+    if not active and sentences is None:
         sentences = list(project.sentences.all())
-    failed = bool(run and not run.is_active and progress and (progress.failed or progress.skipped))
     return {
         "project": project,
         "run": run,
         "progress": progress,
-        "run_is_active": bool(run and run.is_active),
+        "run_is_active": active,
         "counts": project.pending_counts(),
-        "option_counts": option_counts(sentences),
+        "option_counts": option_counts(sentences) if sentences is not None else {},
         "errors": job_errors(run) if failed and run else [],
         "rendered_at": timezone.now().isoformat(),
     }
@@ -101,7 +104,27 @@ def signature(project_id: int) -> tuple:
         .annotate(last=Max("jobs__updated"))
         .first()
     )
-    return tuple(latest) if latest else ()
+    run_part = tuple(latest) if latest else ()
+    # The latest export's progress rides along (exports.Export), so the consumer's poll
+    # sees it change too; it goes last so the run's fields keep their places.
+    export = export_signature(project_id)
+    return (*run_part, export) if export else run_part
+
+
+def export_signature(project_id: int) -> tuple | None:
+    from exports.models import Export
+
+    row = (
+        Export.objects.filter(project_id=project_id)
+        .order_by("-created", "-id")
+        .values_list("id", "status", "step")
+        .first()
+    )
+    return ("export", *row) if row else None
+
+
+def export_part(sig: tuple) -> tuple | None:
+    return sig[-1] if sig and isinstance(sig[-1], tuple) and sig[-1][0] == "export" else None
 
 
 def render_update(project_id: int, seen: LiveState) -> tuple[str, LiveState]:
@@ -130,7 +153,12 @@ def render_update(project_id: int, seen: LiveState) -> tuple[str, LiveState]:
                 parts.append(render_to_string(f"{PAGE}#scene-row", row))
         if not run.is_active and announce(run, seen):
             parts.append(render_to_string(f"{PAGE}#toast", context))
-    last = sig[3] if len(sig) > 3 else None
+    if export_part(sig) != export_part(seen.signature):
+        from exports.views import panel_context
+
+        panel = {**panel_context(project), "oob": True}
+        parts.append(render_to_string(f"{PAGE}#export-panel", panel))
+    last = sig[3] if len(sig) > 3 and not isinstance(sig[3], tuple) else None
     since = max(t for t in (last, seen.since) if t) if (last or seen.since) else None
     new = LiveState(
         run_id=run.id if run else None,

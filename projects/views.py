@@ -39,10 +39,13 @@ def row_context(sentence: Sentence) -> dict:
 
 def storyboard_context(project: Project, **extra: object) -> dict:
     # Imported here because generation depends on projects, not the other way round.
+    from exports.views import panel_context
     from generation.live import page_context
 
+    page = page_context(project)
     context = {
-        **page_context(project),
+        **page,
+        **panel_context(project, page["sentences"]),
         "settings_form": ProjectSettingsForm(instance=project),
         "add_form": SentenceAddForm(),
     }

@@ -122,6 +122,7 @@ INSTALLED_APPS = [
     "accounts",
     "projects",
     "generation",
+    "exports",
 ]
 
 MIDDLEWARE = [

@@ -15,6 +15,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("projects.urls")),
     path("", include("generation.urls")),
+    path("", include("exports.urls")),
 ]
 
 if settings.SERVE_FILES:

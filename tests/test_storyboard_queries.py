@@ -5,8 +5,9 @@ import time
 import pytest
 
 # The session, the user, the project (ownership check), its scenes, the pending counts,
-# and the generation toolbar's look-up of the project's latest run.
-STORYBOARD_QUERIES = 6
+# the generation toolbar's look-up of the project's latest run, and the export panel's
+# recent exports.
+STORYBOARD_QUERIES = 7
 
 
 @pytest.mark.parametrize("scenes", [10, 1000])

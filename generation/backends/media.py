@@ -273,7 +273,11 @@ def probe(path: Path) -> MediaInfo:
         text=True,
         check=False,
     )
-    text = result.stderr
+    return parse_info(result.stderr)
+
+
+def parse_info(text: str) -> MediaInfo:
+    """Stream facts of one input from `ffmpeg -i` output (the exporter probes many at once)."""
     duration = None
     if match := _DURATION.search(text):
         hours, minutes, seconds = match.groups()

@@ -1,0 +1,170 @@
+import json
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from exports.jobs import problem_of, scene_problems
+from exports.models import Export, ExportInProgress
+from generation.views import api_login_required, json_error, load_api_project
+from projects.models import Project, Sentence
+from projects.views import load_project
+from storyboard_site.http import AuthedRequest
+
+PANEL = "projects/storyboard.html#export-panel"
+RECENT_EXPORTS = 10
+
+
+def panel_context(project: Project, sentences: list[Sentence] | None = None) -> dict[str, Any]:
+    """The export panel: recent exports (one query) and the scenes export would stand in for.
+
+    On the page, `sentences` come with their jobs of the latest run attached already, so
+    the problems cost no query; elsewhere they are read.
+    """
+    exports = list(Export.objects.filter(project=project)[:RECENT_EXPORTS])
+    active = exports[0] if exports and exports[0].is_active else None
+    if sentences is not None:
+        problems = []
+        for s in sentences:
+            job = getattr(s, "live_jobs", {}).get("video")
+            why = problem_of(s, failed=bool(job and job.status == "failed"))
+            if why:
+                problems.append({"position": s.position, "id": s.id, "reason": why})
+    else:
+        by_id = scene_problems(project)
+        problems = [
+            {"position": s.position, "id": s.id, "reason": by_id[s.id]}
+            for s in project.sentences.filter(id__in=by_id)
+        ]
+    return {
+        "project": project,
+        "exports": exports,
+        "active_export": active,
+        "export_problems": problems,
+    }
+
+
+class BadRequest(ValueError):
+    pass
+
+
+def parse_options(body: bytes) -> dict[str, bool]:
+    if not body.strip():
+        return {"captions": False, "fades": False, "standins": True}
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise BadRequest("The request body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise BadRequest("The request body must be a JSON object.")
+    unknown = set(data) - {"captions", "fades", "standins"}
+    if unknown:
+        raise BadRequest(f"Unknown option(s): {', '.join(sorted(unknown))}.")
+    options = {"captions": False, "fades": False, "standins": True}
+    for name in options:
+        if name in data:
+            if not isinstance(data[name], bool):
+                raise BadRequest(f"{name} must be true or false.")
+            options[name] = data[name]
+    return options
+
+
+def not_ready(project: Project) -> list[dict[str, Any]]:
+    by_id = scene_problems(project)
+    return [
+        {"position": s.position, "sceneId": s.id, "reason": by_id[s.id]}
+        for s in project.sentences.filter(id__in=by_id)
+    ]
+
+
+@api_login_required
+@require_POST
+def api_export(request: AuthedRequest, project_id: int) -> HttpResponse:
+    project = load_api_project(request, project_id)
+    try:
+        options = parse_options(request.body)
+    except BadRequest as e:
+        return json_error(400, str(e))
+    if not project.sentences.exists():
+        return json_error(400, "This project has no scenes to export.")
+    if not options["standins"] and (scenes := not_ready(project)):
+        return json_error(
+            409,
+            "Some scenes have no up-to-date clip: generate them first, or export with stand-ins.",
+            scenes=scenes,
+        )
+    try:
+        export = Export.start(project, **options)
+    except ExportInProgress as e:
+        return json_error(
+            409,
+            "An export is already in progress for this project.",
+            exportId=e.export.id,
+            export=e.export.as_json(),
+        )
+    return JsonResponse({**export.as_json(), "message": "Export started"}, status=202)
+
+
+@api_login_required
+@require_GET
+def api_exports(request: AuthedRequest, project_id: int) -> HttpResponse:
+    project = load_api_project(request, project_id)
+    return JsonResponse({"exports": [e.as_json() for e in Export.objects.filter(project=project)]})
+
+
+@api_login_required
+@require_POST
+def api_cancel_export(request: AuthedRequest, project_id: int, export_id: int) -> HttpResponse:
+    project = load_api_project(request, project_id)
+    export = get_object_or_404(Export.objects.filter(project=project), id=export_id)
+    if not export.request_cancel():
+        return json_error(409, "This export has already ended.", export=export.as_json())
+    return JsonResponse(export.as_json(), status=202)
+
+
+# The storyboard page's export panel ----------------------------------------
+
+
+def panel_response(
+    request: AuthedRequest, project: Project, status: int = 200, **extra: Any
+) -> HttpResponse:
+    if not request.htmx:
+        return redirect(project)
+    context = {**panel_context(project), **extra}
+    return render(request, PANEL, context, status=status)
+
+
+@login_required
+@require_POST
+def export(request: AuthedRequest, project_id: int) -> HttpResponse:
+    project = load_project(request, project_id)
+    options = {
+        "captions": request.POST.get("captions") == "on",
+        "fades": request.POST.get("fades") == "on",
+        "standins": request.POST.get("standins") == "on",
+    }
+    if not project.sentences.exists():
+        return panel_response(request, project, 400, export_error="There are no scenes yet.")
+    if not options["standins"] and not_ready(project):
+        return panel_response(
+            request,
+            project,
+            409,
+            export_error="Some scenes have no up-to-date clip: generate them first, "
+            "or export with stand-ins.",
+        )
+    try:
+        Export.start(project, **options)
+    except ExportInProgress:
+        return panel_response(request, project, 409, export_error="An export is already running.")
+    return panel_response(request, project)
+
+
+@login_required
+@require_POST
+def cancel_export(request: AuthedRequest, project_id: int, export_id: int) -> HttpResponse:
+    project = load_project(request, project_id)
+    get_object_or_404(Export.objects.filter(project=project), id=export_id).request_cancel()
+    return panel_response(request, project)
