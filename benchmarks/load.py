@@ -68,14 +68,14 @@ async def watch(port: int, project: int, session: str, seen: list, timeout: floa
             while time.time() < deadline:
                 msg = await ws.receive(timeout=deadline - time.time())
                 if msg.type != aiohttp.WSMsgType.TEXT:
-                    return None
+                    raise ConnectionError(f"socket ended: {msg.type.name} {msg.data!r}")
                 now = time.time()
                 if m := OVERALL.search(msg.data):
                     seen.append((now, int(m[1])))
                 elif m := DONE.search(msg.data):
                     seen.append((now, int(m[1])))
                     return int(m[1])
-    return None
+    raise TimeoutError(f"no final state within {timeout} s; last seen {seen[-1:] or 'nothing'}")
 
 
 def main() -> None:
@@ -86,7 +86,9 @@ def main() -> None:
     args = parser.parse_args()
 
     commits = Path(tempfile.mkdtemp()) / "commits.txt"
-    with Stack(Path(tempfile.mkdtemp(prefix="storyboard-load-"))) as stack:
+    folder = Path(tempfile.mkdtemp(prefix="storyboard-load-"))
+    print(f"logs: {folder}/web.log, {folder}/workers.log")
+    with Stack(folder) as stack:
         stack.env.update(
             STORYBOARD_BACKEND_FACTORY="benchmarks.live_backend.make_backend",
             LIVE_BENCH_JOB_SECONDS="0",
@@ -97,8 +99,7 @@ def main() -> None:
         project = stack.make_project([f"Scene {i}." for i in range(1, args.scenes + 1)])
         sessions = stack.python(SESSIONS.format(n=args.clients)).split()
         port = free_port()
-        stack.spawn("-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                    "storyboard_site.asgi:application")  # fmt: skip
+        stack.web(port)
         workers = [stack.worker(), stack.worker()]
         time.sleep(4)  # daphne and the workers start; not part of any figure
 
@@ -119,6 +120,9 @@ def main() -> None:
                 final["runId"],
             )
             totals = await asyncio.gather(*watchers, return_exceptions=True)
+            for t in totals:
+                if isinstance(t, BaseException):
+                    print(f"client failed: {type(t).__name__}: {t}")
             return seen, totals, wall
 
         seen, totals, wall = asyncio.run(run())

@@ -17,6 +17,8 @@ from generation import live
 from generation.notify import project_group
 from projects.models import Project
 
+MESSAGE_LIMIT = 256 * 1024
+
 
 class ProjectConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
@@ -58,11 +60,13 @@ class ProjectConsumer(AsyncWebsocketConsumer):
 
     async def push(self) -> None:
         async with self.lock:
-            html, self.seen = await database_sync_to_async(live.render_update)(
+            parts, self.seen = await database_sync_to_async(live.render_parts)(
                 self.project_id, self.seen
             )
-        if html:
-            await self.send(text_data=html)
+        # A page that fell far behind (a thousand rows changed) would otherwise get one
+        # message larger than the WebSocket server accepts (1 MiB for daphne).
+        for message in live.batches(parts, MESSAGE_LIMIT):
+            await self.send(text_data=message)
 
     @database_sync_to_async
     def owns_project(self, user: object) -> bool:

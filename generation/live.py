@@ -6,8 +6,9 @@ reload, an htmx response and a live update always agree.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.db.models import Max
@@ -15,7 +16,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from generation.models import STAGE_ASSET, STAGE_ORDER, GenerationJob, GenerationRun
+from generation.models import STAGE_ASSET, STAGE_ORDER, GenerationJob, GenerationRun, JobStatus
 from generation.planner import plan
 from generation.progress import job_errors, run_progress
 from projects.models import Project, Sentence
@@ -127,23 +128,77 @@ def export_part(sig: tuple) -> tuple | None:
     return sig[-1] if sig and isinstance(sig[-1], tuple) and sig[-1][0] == "export" else None
 
 
+# Updates already rendered, shared by every tab in the same state: fifty tabs watching
+# a run cost one render per change, not fifty.
+_updates: OrderedDict[tuple, tuple[list[str], LiveState, GenerationRun | None, dict]] = (
+    OrderedDict()
+)
+
+
 def render_update(project_id: int, seen: LiveState) -> tuple[str, LiveState]:
     """The HTML that brings a page from `seen` to now, and the new state."""
+    parts, new = render_parts(project_id, seen)
+    return "\n".join(parts), new
+
+
+def render_parts(project_id: int, seen: LiveState) -> tuple[list[str], LiveState]:
+    """The same, as separate top-level elements, each swapped into the page on its own."""
     sig = signature(project_id)
     if sig and sig == seen.signature:
-        return "", seen
+        return [], seen
     project = Project.objects.get(id=project_id)
+    # Pending counts are part of the key: an edit changes them without touching the run,
+    # and a page opened after it must not get an older toolbar.
+    counts = tuple(project.pending_counts().items())
+    key = (project_id, sig, counts, seen.run_id, seen.run_active, seen.since, seen.signature)
+    if not sig or key not in _updates:
+        _updates[key] = render_shared(project, sig, seen)
+        while len(_updates) > 256:
+            _updates.popitem(last=False)
+    parts, new, run, context = _updates[key]
+    # Only the toast depends on when this page was opened.
+    if run is not None and not run.is_active and announce(run, seen):
+        parts = [*parts, render_to_string(f"{PAGE}#toast", context)]
+    return parts, replace(new, opened=seen.opened)
+
+
+def batches(parts: list[str], limit: int) -> list[str]:
+    """Join parts into messages of at most `limit` characters (one part may exceed it)."""
+    messages: list[str] = []
+    current: list[str] = []
+    size = 0
+    for part in parts:
+        if current and size + len(part) > limit:
+            messages.append("\n".join(current))
+            current, size = [], 0
+        current.append(part)
+        size += len(part) + 1
+    if current:
+        messages.append("\n".join(current))
+    return messages
+
+
+def render_shared(
+    project: Project, sig: tuple, seen: LiveState
+) -> tuple[list[str], LiveState, GenerationRun | None, dict]:
     context = toolbar_context(project)
     run = context["run"]
-    parts = [render_to_string(f"{PAGE}#toolbar", {**context, "oob": True})]
+    parts: list[str] = [render_to_string(f"{PAGE}#toolbar", {**context, "oob": True})]
     if run is not None:
         changed = run.jobs.exclude(sentence=None)
         if seen.since is not None and seen.run_id == run.id:
             changed = changed.filter(updated__gte=seen.since)
+        else:
+            # A run new to this page: a waiting job changes nothing a row shows worth
+            # re-sending a thousand rows for; its row updates when the job starts.
+            changed = changed.exclude(status__in=[JobStatus.PENDING, JobStatus.QUEUED])
         scene_ids = set(changed.values_list("sentence_id", flat=True))
         if seen.run_id is not None and seen.run_id != run.id:
-            # Rows still showing the previous run's badges.
-            previous = GenerationJob.objects.filter(run_id=seen.run_id).exclude(sentence=None)
+            # Rows still showing the previous run's failed / skipped / cancelled badges.
+            previous = GenerationJob.objects.filter(
+                run_id=seen.run_id,
+                status__in=[JobStatus.FAILED, JobStatus.SKIPPED, JobStatus.CANCELLED],
+            ).exclude(sentence=None)
             scene_ids |= set(previous.values_list("sentence_id", flat=True))
         if scene_ids:
             sentences = list(project.sentences.filter(id__in=scene_ids))
@@ -151,8 +206,6 @@ def render_update(project_id: int, seen: LiveState) -> tuple[str, LiveState]:
             for sentence in sentences:
                 row = {"project": project, "sentence": sentence, "oob": True}
                 parts.append(render_to_string(f"{PAGE}#scene-row", row))
-        if not run.is_active and announce(run, seen):
-            parts.append(render_to_string(f"{PAGE}#toast", context))
     if export_part(sig) != export_part(seen.signature):
         from exports.views import panel_context
 
@@ -165,9 +218,8 @@ def render_update(project_id: int, seen: LiveState) -> tuple[str, LiveState]:
         run_active=bool(run and run.is_active),
         signature=sig,
         since=since,
-        opened=seen.opened,
     )
-    return "\n".join(parts), new
+    return parts, new, run, context
 
 
 def announce(run: GenerationRun, seen: LiveState) -> bool:

@@ -112,16 +112,28 @@ class Stack:
             cwd=ROOT, env=self.env, capture_output=True, text=True, check=check, timeout=120,
         )  # fmt: skip
 
-    def spawn(self, *args: str) -> subprocess.Popen[str]:
-        p = subprocess.Popen(
-            [sys.executable, *args], cwd=ROOT, env=self.env,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+    def spawn(self, *args: str, log: str | None = None) -> subprocess.Popen[str]:
+        """A process whose output is read at its end, or, for a server (`log`), written to
+        a file: an unread pipe would block it once full."""
+        if log is not None:
+            out = open(self.media.parent / log, "a")  # noqa: SIM115 - lives as long as it
+            p = subprocess.Popen(
+                [sys.executable, *args], cwd=ROOT, env=self.env, stdout=out, stderr=out, text=True
+            )
+        else:
+            p = subprocess.Popen(
+                [sys.executable, *args], cwd=ROOT, env=self.env,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            )  # fmt: skip
         self.processes.append(p)
         return p
 
     def worker(self) -> subprocess.Popen[str]:
-        return self.spawn("manage.py", "run_huey", "--workers", "1")
+        return self.spawn("manage.py", "run_huey", "--workers", "1", log="workers.log")
+
+    def web(self, port: int) -> subprocess.Popen[str]:
+        args = ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
+        return self.spawn(*args, "storyboard_site.asgi:application", log="web.log")
 
     def python(self, code: str) -> str:
         return self.manage("shell", "--no-imports", "-c", code).stdout.strip()

@@ -158,3 +158,26 @@ def test_it_wakes_on_a_group_message(user, make_project, settings):
         await c.disconnect()
 
     run_async(scenario)
+
+
+def test_it_splits_a_large_catch_up_into_messages_the_server_accepts(user, make_project):
+    project = make_project(400)
+    run = runs.start_run(project, ["audio"]).run
+    opened = page_query(run, active=True)
+    # The page was opened, then the computer slept while every job ran.
+    for job_id in run.jobs.values_list("id", flat=True):
+        runs.execute_job(job_id)
+
+    async def scenario() -> None:
+        c = communicator(user, project, opened)
+        await c.connect()
+        messages = []
+        while not any("All generation complete!" in m for m in messages):
+            messages.append(await c.receive_from(10))
+        assert len(messages) > 1
+        assert all(len(m.encode()) <= 300 * 1024 for m in messages)
+        rows = sum(m.count("<tr id=") for m in messages)
+        assert rows == 400
+        await c.disconnect()
+
+    run_async(scenario)

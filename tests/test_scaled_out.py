@@ -66,10 +66,8 @@ def test_the_run_goes_on_while_the_web_server_restarts(stack):
     project = stack.make_project([f"Scene {i} is SLOW." for i in range(1, 4)])
     key = stack.manage("create_api_token", "alice").stdout.strip()
     stack.worker()
-    port = str(free_port())
-    web = stack.spawn(
-        "-m", "daphne", "-b", "127.0.0.1", "-p", port, "storyboard_site.asgi:application"
-    )
+    port = free_port()
+    web = stack.web(port)
 
     def get(path: str) -> str:
         request = urllib.request.Request(
@@ -89,9 +87,7 @@ def test_the_run_goes_on_while_the_web_server_restarts(stack):
     cli = stack.generate(project, "--stages", "audio")
     wait_until(lambda: '"status": "running"' in get(f"/api/v1/projects/{project}/generation"))
     kill(web)
-    web = stack.spawn(
-        "-m", "daphne", "-b", "127.0.0.1", "-p", port, "storyboard_site.asgi:application"
-    )
+    web = stack.web(port)
     wait_until(answers)
     assert "Generating audio:" in get(f"/projects/{project}/")
 
