@@ -30,6 +30,8 @@ class ProjectConsumer(AsyncWebsocketConsumer):
         query = dict(parse_qsl(self.scope.get("query_string", b"").decode()))
         self.seen = live.LiveState.from_page(query)
         self.lock = asyncio.Lock()
+        self.stale = False
+        self.pusher: asyncio.Task[None] | None = None
         self.group = project_group(self.project_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
@@ -39,11 +41,22 @@ class ProjectConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "poller"):
             self.poller.cancel()
+        if getattr(self, "pusher", None) is not None:
+            self.pusher.cancel()  # type: ignore[union-attr]
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def generation_changed(self, event: dict) -> None:
-        await self.push()
+        # Return at once so the wake-ups queued behind this one are read now: a burst
+        # of them then costs one push, not one each.
+        self.stale = True
+        if self.pusher is None or self.pusher.done():
+            self.pusher = asyncio.create_task(self.push_while_stale())
+
+    async def push_while_stale(self) -> None:
+        while self.stale:
+            self.stale = False
+            await self.push()
 
     async def poll(self) -> None:
         """Wake-ups from a worker only reach this process through a shared channel layer

@@ -32,11 +32,17 @@ def option_counts(sentences: list[Sentence]) -> dict[str, int]:
     return counts
 
 
-def attach_jobs(sentences: Iterable[Sentence], run: GenerationRun | None) -> None:
+def attach_jobs(
+    sentences: Iterable[Sentence], run: GenerationRun | None, every_scene: bool = True
+) -> None:
     """Give each scene `live_jobs`: its job per asset in the latest run, for its row."""
+    sentences = list(sentences)
     by_scene: dict[int, dict[str, GenerationJob]] = {}
     if run is not None:
-        for job in run.jobs.exclude(sentence=None).order_by():
+        jobs = run.jobs.exclude(sentence=None).order_by()
+        if not every_scene:
+            jobs = jobs.filter(sentence__in=[s.id for s in sentences])
+        for job in jobs:
             if job.sentence_id is not None:
                 by_scene.setdefault(job.sentence_id, {})[STAGE_ASSET[job.stage]] = job
     for sentence in sentences:
@@ -162,6 +168,36 @@ def render_parts(project_id: int, seen: LiveState) -> tuple[list[str], LiveState
     return parts, replace(new, opened=seen.opened)
 
 
+_rows: OrderedDict[tuple, str] = OrderedDict()
+
+
+def render_row(project: Project, sentence: Sentence) -> str:
+    """A scene's row, rendered once per state it shows, however many tabs need it."""
+    jobs = sentence.live_jobs  # type: ignore[attr-defined]
+    key = (
+        project.id,
+        sentence.id,
+        sentence.updated,
+        sentence.position,
+        sentence.audio_file.name,
+        sentence.image_file.name,
+        sentence.video_file.name,
+        sentence.is_audio_dirty,
+        sentence.is_image_dirty,
+        sentence.is_video_dirty,
+        tuple(
+            (asset, job.id, job.status, job.step, job.total_steps, job.error)
+            for asset, job in sorted(jobs.items())
+        ),
+    )
+    if key not in _rows:
+        row = {"project": project, "sentence": sentence, "oob": True}
+        _rows[key] = render_to_string(f"{PAGE}#scene-row", row)
+        while len(_rows) > 5000:
+            _rows.popitem(last=False)
+    return _rows[key]
+
+
 def batches(parts: list[str], limit: int) -> list[str]:
     """Join parts into messages of at most `limit` characters (one part may exceed it)."""
     messages: list[str] = []
@@ -202,10 +238,8 @@ def render_shared(
             scene_ids |= set(previous.values_list("sentence_id", flat=True))
         if scene_ids:
             sentences = list(project.sentences.filter(id__in=scene_ids))
-            attach_jobs(sentences, run)
-            for sentence in sentences:
-                row = {"project": project, "sentence": sentence, "oob": True}
-                parts.append(render_to_string(f"{PAGE}#scene-row", row))
+            attach_jobs(sentences, run, every_scene=False)
+            parts.extend(render_row(project, sentence) for sentence in sentences)
     if export_part(sig) != export_part(seen.signature):
         from exports.views import panel_context
 
