@@ -23,8 +23,7 @@ from PIL import Image, ImageFilter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from generation.backends.base import JobInput  # noqa: E402
-from generation.backends.camera import MAX_ZOOM, CameraMoveBackend  # noqa: E402
+from generation.backends.camera import MAX_ZOOM, CameraMoveBackend, clip_job  # noqa: E402
 from generation.backends.draft import write_silence  # noqa: E402
 from generation.backends.media import (  # noqa: E402
     X264_CRF,
@@ -54,26 +53,10 @@ def make_inputs(folder: Path) -> tuple[Path, Path]:
 
 
 def ours(still: Path, audio: Path, out: Path) -> None:
-    job = JobInput(
-        stage="videos",
-        sentence_id=1,
-        position=1,
-        text="",
-        image_prompt="",
-        style_prompt="",
-        voice="",
-        language="en",
-        width=WIDTH,
-        height=HEIGHT,
-        fps=FPS,
-        camera_movement="zoom_in",
+    job = clip_job(
+        still, audio, SECONDS, width=WIDTH, height=HEIGHT, fps=FPS, work_dir=out.parent,
         motion_strength=1.0,
-        seed=1,
-        work_dir=out.parent,
-        audio_path=audio,
-        audio_duration=SECONDS,
-        image_path=still,
-    )
+    )  # fmt: skip
     CameraMoveBackend().generate(job, lambda done, total: None).path.replace(out)
 
 

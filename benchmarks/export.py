@@ -30,8 +30,7 @@ from PIL import Image, ImageFilter
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from exports import render  # noqa: E402
-from generation.backends.base import JobInput  # noqa: E402
-from generation.backends.camera import CameraMoveBackend  # noqa: E402
+from generation.backends.camera import CameraMoveBackend, clip_job  # noqa: E402
 from generation.backends.media import ffmpeg_exe, probe  # noqa: E402
 
 
@@ -63,13 +62,10 @@ def make_clips(folder: Path, count: int, seconds: float, width: int, height: int
     for i in range(count):
         still = make_still(folder / f"still-{i}.png", width, height, i)
         audio = make_narration(folder / f"narration-{i}.wav", seconds)
-        job = JobInput(
-            stage="videos", sentence_id=i + 1, position=i + 1, text=f"Scene {i + 1}",
-            image_prompt="", style_prompt="", voice="", language="en",
-            width=width, height=height, fps=fps,
+        job = clip_job(
+            still, audio, seconds, width=width, height=height, fps=fps, work_dir=folder,
             camera_movement=["zoom_in", "pan_left", "zoom_out", "pan_up"][i % 4],
-            motion_strength=0.6, seed=i, work_dir=folder,
-            audio_path=audio, audio_duration=seconds, image_path=still,
+            motion_strength=0.6, sentence_id=i + 1, position=i + 1, seed=i,
         )  # fmt: skip
         asset = CameraMoveBackend().generate(job, lambda done, total: None)
         clip = folder / f"clip-{i:03d}.mp4"

@@ -28,14 +28,14 @@ import subprocess
 import textwrap
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageDraw
 
-from generation.backends.base import BackendError, JobInput
-from generation.backends.camera import CameraMoveBackend
+from generation.backends.base import BackendError
+from generation.backends.camera import CameraMoveBackend, clip_job
 from generation.backends.draft import draw_card, load_font, reading_seconds
 from generation.backends.media import (
     AUDIO_CHANNELS,
@@ -258,30 +258,26 @@ def make_standin(
         report.audio = "silence"
     else:
         seconds = scene.audio_duration or audio_duration(audio)
-    job = JobInput(
-        stage="videos",
+    job = clip_job(
+        scene.image if scene.image is not None and scene.image.is_file() else None,
+        audio,
+        seconds,
+        width=width,
+        height=height,
+        fps=fps,
+        work_dir=work_dir,
+        camera_movement=scene.camera_movement,
+        motion_strength=scene.motion_strength,
         sentence_id=scene.sentence_id,
         position=scene.position,
         text=scene.text,
         image_prompt=scene.image_prompt,
-        style_prompt="",
-        voice="",
-        language="",
-        width=width,
-        height=height,
-        fps=fps,
-        camera_movement=scene.camera_movement,
-        motion_strength=scene.motion_strength,
         seed=scene.sentence_id or scene.position,
-        work_dir=work_dir,
-        audio_path=audio,
-        audio_duration=seconds,
-        image_path=scene.image if scene.image is not None and scene.image.is_file() else None,
     )
     if job.image_path is None:
         card = work_dir / f"card-{scene.position}.png"
         draw_card(job).save(card, format="PNG")
-        job = JobInput(**{**job.__dict__, "image_path": card})
+        job = replace(job, image_path=card)
         report.standin = "card"
     else:
         report.standin = "camera"

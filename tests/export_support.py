@@ -9,8 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from generation.backends.base import JobInput
-from generation.backends.camera import CameraMoveBackend
+from generation.backends.camera import CameraMoveBackend, clip_job
 from generation.backends.media import ffmpeg_exe, probe
 from projects.models import Project
 from tests.backends.conftest import write_test_image
@@ -36,25 +35,14 @@ def write_narration(path: Path, seconds: float, sample_rate: int = 22050) -> Pat
 def make_clip(
     media: Path, relative: str, image: Path, audio: Path | None, seconds: float, **size: int
 ) -> str:
-    job = JobInput(
-        stage="videos",
-        sentence_id=1,
-        position=1,
-        text="",
-        image_prompt="",
-        style_prompt="",
-        voice="",
-        language="en",
+    job = clip_job(
+        image,
+        audio,
+        seconds,
         width=size.get("width", WIDTH),
         height=size.get("height", HEIGHT),
         fps=size.get("fps", FPS),
-        camera_movement="zoom_in",
-        motion_strength=0.5,
-        seed=1,
         work_dir=media / ".work" / "clips",
-        audio_path=audio,
-        audio_duration=seconds,
-        image_path=image,
     )
     asset = CameraMoveBackend().generate(job, lambda done, total: None)
     (media / relative).parent.mkdir(parents=True, exist_ok=True)

@@ -112,6 +112,46 @@ def clip_seconds(job: JobInput) -> float:
     return DEFAULT_CLIP_SECONDS
 
 
+def clip_job(
+    image: Path | None,
+    audio: Path | None,
+    seconds: float,
+    *,
+    width: int,
+    height: int,
+    fps: int,
+    work_dir: Path,
+    camera_movement: str = "zoom_in",
+    motion_strength: float = 0.5,
+    **scene: object,
+) -> JobInput:
+    """A videos-stage job for a clip made outside a run (export stand-ins, benchmarks)."""
+    fields: dict[str, object] = {
+        "sentence_id": 1,
+        "position": 1,
+        "text": "",
+        "image_prompt": "",
+        "seed": 1,
+        **scene,
+    }
+    return JobInput(
+        stage="videos",
+        style_prompt="",
+        voice="",
+        language="en",
+        width=width,
+        height=height,
+        fps=fps,
+        camera_movement=camera_movement,
+        motion_strength=motion_strength,
+        work_dir=work_dir,
+        audio_path=audio,
+        audio_duration=seconds,
+        image_path=image,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
 class CameraMoveBackend:
     """The default video backend: no model, a few seconds of CPU per clip."""
 
