@@ -72,14 +72,16 @@ class ProjectConsumer(AsyncWebsocketConsumer):
                 await self.push()
 
     async def push(self) -> None:
+        # Render and send under one lock: two pushes (a wake-up and the poll) must reach
+        # the page in the order they read the rows, or an older state would win.
         async with self.lock:
             parts, self.seen = await database_sync_to_async(live.render_parts)(
                 self.project_id, self.seen
             )
-        # A page that fell far behind (a thousand rows changed) would otherwise get one
-        # message larger than the WebSocket server accepts (1 MiB for daphne).
-        for message in live.batches(parts, MESSAGE_LIMIT):
-            await self.send(text_data=message)
+            # A page that fell far behind (a thousand rows changed) would otherwise get
+            # one message larger than the WebSocket server accepts (1 MiB for daphne).
+            for message in live.batches(parts, MESSAGE_LIMIT):
+                await self.send(text_data=message)
 
     @database_sync_to_async
     def owns_project(self, user: object) -> bool:
