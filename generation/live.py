@@ -26,9 +26,9 @@ PAGE = "projects/storyboard.html"
 
 def option_counts(sentences: list[Sentence]) -> dict[str, int]:
     """Jobs each dropdown option would plan now, skipping up-to-date assets."""
-    counts = {"all": len(plan(sentences, STAGE_ORDER))} if sentences else {"all": 0}
+    counts = {"all": len(plan(sentences, STAGE_ORDER))}
     for stage in STAGE_ORDER:
-        counts[stage] = len(plan(sentences, [stage])) if sentences else 0
+        counts[stage] = len(plan(sentences, [stage]))
     return counts
 
 

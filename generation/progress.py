@@ -8,8 +8,6 @@ from django.db.models import Count, DurationField, F, Q, Sum
 
 from generation.models import GenerationJob, GenerationRun, JobStatus
 
-STAGE_VERBS = {"audio": "audio", "images": "images", "videos": "videos"}
-
 
 @dataclass
 class StageProgress:
@@ -99,8 +97,7 @@ class Progress:
         if current is None:
             return ""
         return (
-            f"Generating {STAGE_VERBS[current.stage]}: "
-            f"{current.finished}/{current.total} ({current.percent}%)"
+            f"Generating {current.stage}: {current.finished}/{current.total} ({current.percent}%)"
         )
 
     def seconds_left(self) -> float | None:

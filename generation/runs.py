@@ -567,6 +567,9 @@ def end_job(job: GenerationJob, status: str, error: str, tb: str = "") -> None:
         notify.job_changed(job)
 
 
+# The reaper ------------------------------------------------------------------
+
+
 def requeue_lost_tasks() -> int:
     """Queued jobs whose task is gone: Redis restarted without persistence, or a queue
     file was lost. Only when the queue is empty can a long-queued job have no task;
@@ -585,9 +588,6 @@ def requeue_lost_tasks() -> int:
     log.warning("Re-sending %d queued jobs whose tasks were lost", len(job_ids))
     enqueue_jobs(job_ids)
     return len(job_ids)
-
-
-# The reaper ------------------------------------------------------------------
 
 
 def reap_stale_jobs() -> int:

@@ -6,6 +6,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FAKE_BACKEND = "tests.fake_backends.make_backend"
 
+# Debian's Chromium, as root, on a machine whose network reaches only package registries
+# (see shared/ENVIRONMENT.md): without these flags it keeps dialling Google's hosts.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
 
 def wait_for(predicate, timeout: float = 30.0, interval: float = 0.05):  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout

@@ -67,6 +67,18 @@ def looks_like_path(name: str) -> bool:
     return name.startswith((".", "/", "~")) or "\\" in name or Path(name).expanduser().exists()
 
 
+def model_source(kind: str, name: str, setting: str, *, offline: bool) -> str:
+    """What to hand `from_pretrained`: an expanded local folder, or the hub id as given."""
+    from pathlib import Path
+
+    if not looks_like_path(name):
+        return name
+    folder = Path(name).expanduser()
+    if not folder.is_dir():
+        raise model_load_error(kind, name, setting, offline=offline)
+    return str(folder)
+
+
 def model_load_error(
     kind: str, name: str, setting: str, error: BaseException | None = None, *, offline: bool
 ) -> BackendError:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageOps
@@ -12,8 +11,8 @@ from PIL import Image, ImageOps
 from .base import GeneratedAsset, JobInput, StepCallback
 from .devices import (
     LOAD_COUNTS,
-    looks_like_path,
     model_load_error,
+    model_source,
     out_of_memory_as_job_error,
     resolve_device,
     torch_dtype,
@@ -60,9 +59,7 @@ class DiffusersImageBackend:
     def _load(self) -> Any:
         from diffusers import AutoPipelineForText2Image, DiffusionPipeline
 
-        source = str(Path(self.model).expanduser()) if looks_like_path(self.model) else self.model
-        if looks_like_path(self.model) and not Path(source).is_dir():
-            raise model_load_error("Image", self.model, SETTING, offline=self.offline)
+        source = model_source("Image", self.model, SETTING, offline=self.offline)
         options = {"dtype": torch_dtype(self.device), "local_files_only": self.offline}
         try:
             try:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,8 +19,8 @@ from .base import BackendError, GeneratedAsset, JobInput, StepCallback
 from .camera import clip_seconds, fit_image
 from .devices import (
     LOAD_COUNTS,
-    looks_like_path,
     model_load_error,
+    model_source,
     out_of_memory_as_job_error,
     resolve_device,
     torch_dtype,
@@ -108,9 +107,7 @@ class StableVideoBackend:
     def _load(self) -> Any:
         from diffusers import StableVideoDiffusionPipeline
 
-        source = str(Path(self.model).expanduser()) if looks_like_path(self.model) else self.model
-        if looks_like_path(self.model) and not Path(source).is_dir():
-            raise model_load_error("Video", self.model, SETTING, offline=self.offline)
+        source = model_source("Video", self.model, SETTING, offline=self.offline)
         try:
             pipeline = StableVideoDiffusionPipeline.from_pretrained(
                 source, dtype=torch_dtype(self.device), local_files_only=self.offline
