@@ -31,24 +31,10 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.scaled import Stack, final_json, free_port  # noqa: E402
+from tests.scaled import Stack, final_json, free_port, port_answers, wait_until  # noqa: E402
 
 OVERALL = re.compile(r"Overall: (\d+)/(\d+)")
 DONE = re.compile(r"Last run: all (\d+) done")
-
-SESSIONS = """
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.auth.models import User
-from django.contrib.sessions.backends.db import SessionStore
-user = User.objects.get(username="alice")
-for _ in range({n}):
-    s = SessionStore()
-    s[SESSION_KEY] = str(user.pk)
-    s[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    s[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    s.create()
-    print(s.session_key)
-"""
 
 NOOPS = """
 import time
@@ -104,11 +90,12 @@ def main() -> None:
             LIVE_POLL_SECONDS="2",
         )
         project = stack.make_project([f"Scene {i}." for i in range(1, args.scenes + 1)])
-        sessions = stack.python(SESSIONS.format(n=args.clients)).split()
+        sessions = stack.sessions(args.clients)
         port = free_port()
         stack.web(port)
         workers = [stack.worker() for _ in range(args.workers)]
-        time.sleep(4)  # daphne and the workers start; not part of any figure
+        wait_until(lambda: port_answers(port), timeout=60)
+        time.sleep(2)  # the workers start too; not part of any figure
 
         async def run() -> tuple[list[list], list, float]:
             seen: list[list] = [[] for _ in sessions]

@@ -149,23 +149,37 @@ def render_update(project_id: int, seen: LiveState) -> tuple[str, LiveState]:
 
 def render_parts(project_id: int, seen: LiveState) -> tuple[list[str], LiveState]:
     """The same, as separate top-level elements, each swapped into the page on its own."""
+    return render_many(project_id, [seen])[1][0]
+
+
+def render_many(
+    project_id: int, states: list[LiveState]
+) -> tuple[tuple, list[tuple[list[str], LiveState]]]:
+    """`render_parts` for several pages of one project from one read of the rows, and the
+    signature read. Pages in the same state share one render."""
     sig = signature(project_id)
-    if sig and sig == seen.signature:
-        return [], seen
+    if sig and all(sig == seen.signature for seen in states):
+        return sig, [([], seen) for seen in states]
     project = Project.objects.get(id=project_id)
     # Pending counts are part of the key: an edit changes them without touching the run,
     # and a page opened after it must not get an older toolbar.
     counts = tuple(project.pending_counts().items())
-    key = (project_id, sig, counts, seen.run_id, seen.run_active, seen.since, seen.signature)
-    if not sig or key not in _updates:
-        _updates[key] = render_shared(project, sig, seen)
-        while len(_updates) > 256:
-            _updates.popitem(last=False)
-    parts, new, run, context = _updates[key]
-    # Only the toast depends on when this page was opened.
-    if run is not None and not run.is_active and announce(run, seen):
-        parts = [*parts, render_to_string(f"{PAGE}#toast", context)]
-    return parts, replace(new, opened=seen.opened)
+    results: list[tuple[list[str], LiveState]] = []
+    for seen in states:
+        if sig and sig == seen.signature:
+            results.append(([], seen))
+            continue
+        key = (project_id, sig, counts, seen.run_id, seen.run_active, seen.since, seen.signature)
+        if not sig or key not in _updates:
+            _updates[key] = render_shared(project, sig, seen)
+            while len(_updates) > 256:
+                _updates.popitem(last=False)
+        parts, new, run, context = _updates[key]
+        # Only the toast depends on when this page was opened.
+        if run is not None and not run.is_active and announce(run, seen):
+            parts = [*parts, render_to_string(f"{PAGE}#toast", context)]
+        results.append((parts, replace(new, opened=seen.opened)))
+    return sig, results
 
 
 _rows: OrderedDict[tuple, str] = OrderedDict()

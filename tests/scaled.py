@@ -5,15 +5,18 @@ started here so restarting it never disturbs anything else."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import uuid
 from pathlib import Path
 
+import aiohttp
 import psycopg
 
 from tests.support import FAKE_BACKEND, ROOT, wait_for
@@ -147,12 +150,39 @@ class Stack:
         )
         return int(self.python(code))
 
+    def sessions(self, count: int, username: str = "alice") -> list[str]:
+        """Session keys of `count` logged-in browsers, for WebSocket clients."""
+        return self.python(SESSIONS.format(n=count, username=username)).split()
+
     def sql(self, query: str, *params: object) -> list[tuple]:
         with psycopg.connect(self.env["DATABASE_URL"], autocommit=True) as conn:
             return conn.execute(query, params).fetchall()  # type: ignore[arg-type]
 
     def generate(self, project_id: int, *args: str) -> subprocess.Popen[str]:
         return self.spawn("manage.py", "generate_all", str(project_id), "--json", *args)
+
+
+SESSIONS = """
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth.models import User
+from django.contrib.sessions.backends.db import SessionStore
+user = User.objects.get(username="{username}")
+for _ in range({n}):
+    s = SessionStore()
+    s[SESSION_KEY] = str(user.pk)
+    s[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    s[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    s.create()
+    print(s.session_key)
+"""
+
+
+def port_answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 def final_json(cli: subprocess.Popen[str], timeout: float = 90) -> tuple[int, dict]:
@@ -169,3 +199,48 @@ def kill(process: subprocess.Popen[str]) -> None:
 
 def wait_until(predicate, timeout: float = 30):  # type: ignore[no-untyped-def]
     return wait_for(predicate, timeout=timeout, interval=0.1)
+
+
+class PageWatcher:
+    """A logged-in storyboard page's socket, read in a thread: every message it was sent,
+    and how many times the server closed it."""
+
+    def __init__(self, port: int, project_id: int, session: str):
+        self.url = f"ws://127.0.0.1:{port}/ws/projects/{project_id}/"
+        self.headers = {"Cookie": f"sessionid={session}", "Origin": f"http://127.0.0.1:{port}"}
+        self.messages: list[str] = []
+        self.closes = 0
+        self.connected = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._read()), daemon=True)
+
+    def __enter__(self) -> PageWatcher:
+        self._thread.start()
+        assert self.connected.wait(30), "the page's socket never opened"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def saw(self, text: str) -> bool:
+        return any(text in m for m in self.messages)
+
+    async def _read(self) -> None:
+        async with aiohttp.ClientSession() as http:
+            while not self._stop.is_set():
+                try:
+                    async with http.ws_connect(self.url, headers=self.headers) as ws:
+                        self.connected.set()
+                        while not self._stop.is_set():
+                            try:
+                                msg = await ws.receive(timeout=0.5)
+                            except TimeoutError:
+                                continue
+                            if msg.type == aiohttp.WSMsgType.TEXT:
+                                self.messages.append(msg.data)
+                            else:
+                                self.closes += 1
+                                break
+                except aiohttp.ClientError:
+                    await asyncio.sleep(0.5)

@@ -6,7 +6,7 @@ import urllib.request
 
 import pytest
 
-from tests.scaled import final_json, free_port, kill, wait_until
+from tests.scaled import PageWatcher, final_json, free_port, kill, port_answers, wait_until
 
 pytestmark = pytest.mark.worker
 
@@ -48,18 +48,26 @@ def test_it_finishes_when_one_of_two_workers_is_killed_mid_job(stack):
 def test_it_finishes_when_redis_restarts_mid_run(stack):
     project = stack.make_project([f"Scene {i} is SLOW." for i in range(1, 4)] + ["Quick."])
     stack.worker()
-    cli = stack.generate(project, "--stages", "audio")
-    wait_until(lambda: stack.sql(RUNNING_SLOW_JOB))
-    # Redis keeps nothing on disk here: the queued tasks are gone with it.
-    stack.redis.kill()
-    time.sleep(1)
-    stack.redis.start()
+    port = free_port()
+    stack.web(port)
+    wait_until(lambda: port_answers(port))
+    with PageWatcher(port, project, stack.sessions(1)[0]) as page:
+        cli = stack.generate(project, "--stages", "audio")
+        wait_until(lambda: stack.sql(RUNNING_SLOW_JOB))
+        wait_until(lambda: page.saw("Generating audio:"))
+        # Redis keeps nothing on disk here: the queued tasks are gone with it.
+        stack.redis.kill()
+        time.sleep(1)
+        stack.redis.start()
 
-    code, final = final_json(cli, timeout=120)
+        code, final = final_json(cli, timeout=120)
+        wait_until(lambda: page.saw("Last run: all 4 done."))
 
     assert code == 0, final
     assert (final["done"], final["total"]) == (4, 4)
     assert sorted(completions(stack)) == sorted(set(completions(stack)))
+    # The page's socket stayed open through the restart and ended with the right totals.
+    assert page.closes == 0
 
 
 def test_the_run_goes_on_while_the_web_server_restarts(stack):
