@@ -2,13 +2,17 @@
 
 Makes N scene clips once with the real camera backend (a photo-like still, a narration of
 tones so joins can be checked), then, in the same run, times:
-  - ours: exports.render.render_export with matching clips (stream copy, AAC frames spliced
-    so the narration does not drift), manifest and output probe included;
+  - ours: exports.render.render_export with matching clips: a stream copy written in Python
+    by exports.mp4 (no ffmpeg process; AAC frames spliced so the narration does not drift),
+    reading the clips, manifest and reading the output's duration included;
   - re-encode: the same scenes through our re-encode path (what captions or fades cost);
   - plain: `ffmpeg -f concat -safe 0 -i list -c copy` of the same files.
-and prints each output's duration and audio length against the sum of the scene lengths.
+and prints each output's duration and audio length against the sum of the scene lengths,
+and the largest sample-to-sample jump of its audio at the joins against inside the scenes
+(a click at a join would stand out).
 
-    .venv/bin/python benchmarks/export.py --scenes 50 --seconds 5 --runs 5 --reencode-runs 1
+    .venv/bin/python benchmarks/export.py --scenes 50 --seconds 5 --runs 7 --reencode-runs 1 \
+        --clips-dir /tmp/export-clips
 """
 
 from __future__ import annotations
@@ -74,13 +78,23 @@ def make_clips(folder: Path, count: int, seconds: float, width: int, height: int
     return clips
 
 
-def audio_seconds(path: Path) -> float:
+def decoded_audio(path: Path) -> np.ndarray:
     raw = subprocess.run(
         [ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:a:0", "-f", "s16le",
          "-ac", "1", "-ar", "48000", "-"],
         capture_output=True, check=True,
     ).stdout  # fmt: skip
-    return len(raw) / 2 / 48000
+    return np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768
+
+
+def join_jumps(audio: np.ndarray, joins: list[float], window: float = 0.015) -> tuple[float, float]:
+    """Largest sample-to-sample jump within `window` s of a join, and anywhere else."""
+    jumps = np.abs(np.diff(audio))
+    near = np.zeros(len(jumps), dtype=bool)
+    for seconds in joins:
+        at = round(seconds * 48000)
+        near[max(0, at - round(window * 48000)) : at + round(window * 48000)] = True
+    return float(jumps[near].max()), float(jumps[~near].max())
 
 
 def timed(fn: Callable[[], object], runs: int) -> tuple[float, list[float]]:
@@ -148,7 +162,7 @@ def main() -> None:
         def reencode() -> None:
             work = folder / "work-reencode"
             work.mkdir(exist_ok=True)
-            infos = render.probe_many(clips)
+            infos = render.inspect_clips(clips)
             durations = [render.scene_seconds(info, fps) for info in infos]
             reports = [render.SceneReport(s.position, 0, s.text, "clip") for s in scenes]
             render.join_by_reencode(
@@ -162,20 +176,24 @@ def main() -> None:
         ours_s, ours_all = timed(ours, args.runs)
         plain_s, plain_all = timed(plain, args.runs)
         re_s, re_all = timed(reencode, args.reencode_runs)
-        infos = render.probe_many(clips)
-        method = render.choose_method(infos, width, height, fps, render.Options())
-        print(f"method chosen for matching clips: {method[0]} ({method[1]})")
+        method, why, _ = render.choose_method(clips, width, height, fps, render.Options())
+        print(f"method chosen for matching clips: {method} ({why})")
         print(f"ours (stream copy): median {ours_s:.3f} s, runs {[round(t, 3) for t in ours_all]}")
         print(f"plain -c copy: median {plain_s:.3f} s, runs {[round(t, 3) for t in plain_all]}")
         print(f"full re-encode: median {re_s:.1f} s  runs {[round(t, 1) for t in re_all]}")
         print(f"speed-up vs re-encode: {re_s / ours_s:.0f}x; ours / plain: {ours_s / plain_s:.2f}x")
         print(f"sum of scene durations: {expected:.3f} s")
+        joins = [i * round(args.seconds * fps) / fps for i in range(1, len(clips))]
         for name in ("ours", "plain", "reencode"):
             path = folder / f"{name}.mp4"
             info = probe(path)
+            audio = decoded_audio(path)
+            seconds = len(audio) / 48000
+            at_joins, inside = join_jumps(audio, joins)
             print(
-                f"  {name:9s} duration {info.duration:.3f} s, audio {audio_seconds(path):.3f} s "
-                f"(audio - scenes: {audio_seconds(path) - expected:+.3f} s)"
+                f"  {name:9s} duration {info.duration:.3f} s, audio {seconds:.3f} s "
+                f"(audio - scenes: {seconds - expected:+.3f} s); largest jump at joins "
+                f"{at_joins:.3f}, inside scenes {inside:.3f}"
             )
 
 

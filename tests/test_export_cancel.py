@@ -35,6 +35,27 @@ def test_a_cancel_between_scenes_leaves_no_partial_file(db, make_project, media:
     assert leftovers(media) == []
 
 
+def test_a_cancel_during_the_stream_copy_leaves_no_partial_file(db, make_project, media: Path):
+    project = ready_project(make_project, media, [1.0, 1.0, 1.0])
+    scenes = jobs.build_scenes(project)
+    joining = []
+
+    def progress(done: int, total: int) -> None:
+        # No stand-ins: reading the clips is step 1 of 2; the copy checks in before each clip.
+        if (done, total) == (1, 2):
+            joining.append(done)
+            if len(joining) == 3:  # the first clip is copied, the second about to be
+                raise render.ExportCancelled()
+
+    with pytest.raises(render.ExportCancelled):
+        render.render_export(
+            scenes, width=WIDTH, height=HEIGHT, fps=FPS, options=render.Options(),
+            output=media / "exports" / "film.mp4", work_dir=media / ".work" / "x",
+            progress=progress,
+        )  # fmt: skip
+    assert leftovers(media) == []
+
+
 def test_a_cancel_while_ffmpeg_encodes_kills_it_and_leaves_no_partial_file(
     db, make_project, media: Path
 ):
