@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 
-from django.db.models import Max
+from django.db import connection
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from exports.models import Export
 from generation.models import STAGE_ASSET, STAGE_ORDER, GenerationJob, GenerationRun, JobStatus
 from generation.planner import plan
 from generation.progress import job_errors, run_progress
@@ -49,7 +50,9 @@ def attach_jobs(
         sentence.live_jobs = by_scene.get(sentence.id, {})  # type: ignore[attr-defined]
 
 
-def toolbar_context(project: Project, sentences: list[Sentence] | None = None) -> dict:
+def toolbar_context(
+    project: Project, sentences: list[Sentence] | None = None, counts: dict | None = None
+) -> dict:
     run = project.runs.first()
     progress = run_progress(run) if run else None
     active = bool(run and run.is_active)
@@ -63,7 +66,7 @@ def toolbar_context(project: Project, sentences: list[Sentence] | None = None) -
         "run": run,
         "progress": progress,
         "run_is_active": active,
-        "counts": project.pending_counts(),
+        "counts": project.pending_counts() if counts is None else counts,
         "option_counts": option_counts(sentences) if sentences is not None else {},
         "errors": job_errors(run) if failed and run else [],
         "rendered_at": timezone.now().isoformat(),
@@ -103,31 +106,40 @@ class LiveState:
 
 
 def signature(project_id: int) -> tuple:
-    """Changes whenever anything the page shows of the latest run changes: one query."""
-    latest = (
-        GenerationRun.objects.filter(project_id=project_id)
-        .order_by("-created")
-        .values_list("id", "status", "current_stage")
-        .annotate(last=Max("jobs__updated"))
-        .first()
-    )
-    run_part = tuple(latest) if latest else ()
-    # The latest export's progress rides along (exports.Export), so the consumer's poll
-    # sees it change too; it goes last so the run's fields keep their places.
-    export = export_signature(project_id)
-    return (*run_part, export) if export else run_part
+    """Changes whenever anything the page shows of the latest run or export changes.
+
+    Raw SQL because every open project polls it and every live update starts with it:
+    through the ORM (an annotated GROUP BY) it cost five times the queries' own time."""
+    with connection.cursor() as cursor:
+        cursor.execute(LATEST_RUN_SQL, [project_id])
+        latest = cursor.fetchone()
+        cursor.execute(LATEST_EXPORT_SQL, [project_id])
+        export = cursor.fetchone()
+    run_part = (*latest[:3], as_datetime(latest[3])) if latest else ()
+    # The latest export's progress rides along, so the poll sees it change too; it goes
+    # last so the run's fields keep their places.
+    return (*run_part, ("export", *export)) if export else run_part
 
 
-def export_signature(project_id: int) -> tuple | None:
-    from exports.models import Export
+LATEST_RUN_SQL = f"""
+    SELECT r.id, r.status, r.current_stage,
+           (SELECT MAX(j.updated) FROM {GenerationJob._meta.db_table} j WHERE j.run_id = r.id)
+    FROM {GenerationRun._meta.db_table} r WHERE r.project_id = %s
+    ORDER BY r.created DESC, r.id DESC LIMIT 1
+"""
+LATEST_EXPORT_SQL = f"""
+    SELECT id, status, step FROM {Export._meta.db_table} WHERE project_id = %s
+    ORDER BY created DESC, id DESC LIMIT 1
+"""
 
-    row = (
-        Export.objects.filter(project_id=project_id)
-        .order_by("-created", "-id")
-        .values_list("id", "status", "step")
-        .first()
-    )
-    return ("export", *row) if row else None
+
+def as_datetime(value: datetime | str | None) -> datetime | None:
+    # SQLite hands raw queries its text form (UTC).
+    if isinstance(value, str):
+        parsed = parse_datetime(value)
+        assert parsed is not None
+        return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)
+    return value
 
 
 def export_part(sig: tuple) -> tuple | None:
@@ -163,18 +175,23 @@ def render_many(
     project = Project.objects.get(id=project_id)
     # Pending counts are part of the key: an edit changes them without touching the run,
     # and a page opened after it must not get an older toolbar.
-    counts = tuple(project.pending_counts().items())
+    counts = project.pending_counts()
+    counted = tuple(counts.items())
     results: list[tuple[list[str], LiveState]] = []
+    # With no run or export the signature says nothing, so such pages are rendered afresh,
+    # but once per call.
+    fresh: dict[tuple, tuple[list[str], LiveState, GenerationRun | None, dict]] = {}
     for seen in states:
         if sig and sig == seen.signature:
             results.append(([], seen))
             continue
-        key = (project_id, sig, counts, seen.run_id, seen.run_active, seen.since, seen.signature)
-        if not sig or key not in _updates:
-            _updates[key] = render_shared(project, sig, seen)
+        key = (project_id, sig, counted, seen.run_id, seen.run_active, seen.since, seen.signature)
+        cache = _updates if sig else fresh
+        if key not in cache:
+            cache[key] = render_shared(project, sig, seen, counts)
             while len(_updates) > 256:
                 _updates.popitem(last=False)
-        parts, new, run, context = _updates[key]
+        parts, new, run, context = cache[key]
         # Only the toast depends on when this page was opened.
         if run is not None and not run.is_active and announce(run, seen):
             parts = [*parts, render_to_string(f"{PAGE}#toast", context)]
@@ -229,15 +246,19 @@ def batches(parts: list[str], limit: int) -> list[str]:
 
 
 def render_shared(
-    project: Project, sig: tuple, seen: LiveState
+    project: Project, sig: tuple, seen: LiveState, counts: dict
 ) -> tuple[list[str], LiveState, GenerationRun | None, dict]:
-    context = toolbar_context(project)
+    context = toolbar_context(project, counts=counts)
     run = context["run"]
     parts: list[str] = [render_to_string(f"{PAGE}#toolbar", {**context, "oob": True})]
     if run is not None:
         changed = run.jobs.exclude(sentence=None)
         if seen.since is not None and seen.run_id == run.id:
-            changed = changed.filter(updated__gte=seen.since)
+            # A job queued for its stage still shows "waiting" as before: re-sending a
+            # thousand unchanged rows at every stage change would stall every open page.
+            changed = changed.filter(updated__gte=seen.since).exclude(
+                status__in=[JobStatus.PENDING, JobStatus.QUEUED], attempts=0
+            )
         else:
             # A run new to this page: a waiting job changes nothing a row shows worth
             # re-sending a thousand rows for; its row updates when the job starts.
