@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import statistics
 import sys
@@ -66,6 +67,29 @@ async def watch(port: int, project: int, session: str, seen: list, timeout: floa
     raise TimeoutError(f"no final state within {timeout} s; last seen {seen[-1:] or 'nothing'}")
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time (user + system) the processes used so far, from /proc."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_pids() -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "comm").read_text().strip() == "postgres":
+                pids.append(int(entry.name))
+        except OSError:
+            continue
+    return pids
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenes", type=int, default=1000)
@@ -92,10 +116,21 @@ def main() -> None:
         project = stack.make_project([f"Scene {i}." for i in range(1, args.scenes + 1)])
         sessions = stack.sessions(args.clients)
         port = free_port()
-        stack.web(port)
+        web = stack.web(port)
         workers = [stack.worker() for _ in range(args.workers)]
         wait_until(lambda: port_answers(port), timeout=60)
         time.sleep(2)  # the workers start too; not part of any figure
+
+        assert stack.redis.process is not None
+        groups = {
+            "workers": [w.pid for w in workers],
+            "web server": [web.pid],
+            "PostgreSQL": [],
+            "Redis": [stack.redis.process.pid],
+            "clients (this process)": [os.getpid()],
+            "generate_all CLI": [],
+        }
+        cpu: dict[str, float] = {}
 
         async def run() -> tuple[list[list], list, float]:
             seen: list[list] = [[] for _ in sessions]
@@ -104,8 +139,24 @@ def main() -> None:
                 for i, s in enumerate(sessions)
             ]
             await asyncio.sleep(2)  # every client connected and sent the idle state
+            groups["PostgreSQL"] = postgres_pids()
+            cpu.update({name: -cpu_seconds(pids) for name, pids in groups.items()})
             cli = stack.generate(project, "--stages", args.stages)
-            code, final = await asyncio.to_thread(final_json, cli, args.timeout)
+            groups["generate_all CLI"] = [cli.pid]
+            finished = asyncio.create_task(asyncio.to_thread(final_json, cli, args.timeout))
+            # The CLI's own start-up (imports) comes before the run and isn't counted.
+            while not stack.sql("select 1 from generation_generationrun"):
+                await asyncio.sleep(0.05)
+            started = cpu_seconds([cli.pid])
+            while not finished.done():
+                # Read while it runs: once it exits, its time is gone.
+                cpu["generate_all CLI"] = (cpu_seconds([cli.pid]) or started) - started
+                await asyncio.sleep(0.2)
+            groups["PostgreSQL"] = postgres_pids()  # connections made during the run
+            for name, pids in groups.items():
+                if name != "generate_all CLI":
+                    cpu[name] += cpu_seconds(pids)
+            code, final = await finished
             assert code == 0, final
             # From the run's creation to its end, as the rows say: not the CLI's start-up.
             ((wall,),) = stack.sql(
@@ -147,6 +198,14 @@ def main() -> None:
     print(
         f"wake-up latency: median {statistics.median(latencies) * 1000:.0f} ms, "
         f"p95 {p95:.0f} ms over {len(latencies)} (job, client) pairs (target p95 < 100 ms)"
+    )
+    print("CPU per job, by process (seconds of CPU over the run / jobs):")
+    for name, seconds in sorted(cpu.items(), key=lambda item: -item[1]):
+        print(f"  {name:24s} {seconds / jobs * 1000:6.2f} ms")
+    used = sum(cpu.values())
+    print(
+        f"  {'all together':24s} {used / jobs * 1000:6.2f} ms: {used / wall:.2f} of this machine's"
+        f" {os.cpu_count()} cores busy for the whole run"
     )
     print(f"clients with the exact final totals ({jobs}/{jobs}): {exact}/{len(sessions)}")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import threading
 from typing import TYPE_CHECKING
 
@@ -22,8 +23,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Wake-ups for one project closer together than this are merged into one.
-COALESCE_SECONDS = 0.02
+# One wake-up per project at most this often: the first goes at once, later ones in the
+# interval are merged into one at its end. Pages are re-rendered no more often (see
+# consumers.ROUND_SECONDS), and each send costs the worker a Redis script.
+COALESCE_SECONDS = 0.04
 
 
 def project_group(project_id: int) -> str:
@@ -35,6 +38,7 @@ class Sender:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._waiting: set[int] = set()
+        self._last_sent: dict[int, float] = {}
 
     def wake(self, project_id: int) -> None:
         with self._lock:
@@ -50,9 +54,13 @@ class Sender:
         loop.call_soon_threadsafe(lambda: loop.create_task(self._send(project_id)))
 
     async def _send(self, project_id: int) -> None:
-        await asyncio.sleep(COALESCE_SECONDS)
+        loop = asyncio.get_running_loop()
+        wait = self._last_sent.get(project_id, -math.inf) + COALESCE_SECONDS - loop.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
         with self._lock:
             self._waiting.discard(project_id)
+        self._last_sent[project_id] = loop.time()
         layer = get_channel_layer()
         if layer is None:
             return
