@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import logging
 import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
+from django.db import close_old_connections, connection
+from django.utils import timezone
 
 from exports import render
 from exports.models import Export, ExportStatus
@@ -75,9 +80,17 @@ def build_scenes(project: Project) -> list[render.Scene]:
     return scenes
 
 
-def output_path(export: Export) -> tuple[Path, str]:
-    relative = f"projects/{export.project_id}/exports/export-{export.id}.mp4"
+def output_path(export: Export, attempt: int | None = None) -> tuple[Path, str]:
+    # A retry renders under its own name: an earlier attempt that only looked dead can then
+    # neither overwrite nor delete its film.
+    attempt = export.attempts if attempt is None else attempt
+    suffix = f"-{attempt}" if attempt > 1 else ""
+    relative = f"projects/{export.project_id}/exports/export-{export.id}{suffix}.mp4"
     return Path(settings.MEDIA_ROOT) / relative, relative
+
+
+def work_dir_of(export: Export, attempt: int) -> Path:
+    return Path(settings.MEDIA_ROOT) / ".work" / f"export-{export.id}-{attempt}"
 
 
 def execute_export(export_id: int) -> None:
@@ -88,24 +101,25 @@ def execute_export(export_id: int) -> None:
         return
     project = export.project
     final, relative = output_path(export)
-    work_dir = Path(settings.MEDIA_ROOT) / ".work" / f"export-{export.id}-{export.attempts}"
+    work_dir = work_dir_of(export, export.attempts)
 
     def progress(step: int, total: int) -> None:
         if not export.report(step, total):
             raise render.ExportCancelled()
 
     try:
-        result = render.render_export(
-            build_scenes(project),
-            width=project.width,
-            height=project.height,
-            fps=project.fps,
-            options=render.Options(export.captions, export.fades, export.standins),
-            output=final,
-            work_dir=work_dir,
-            progress=progress,
-            extra_manifest={"exportId": export.id, "projectId": project.id},
-        )
+        with beating(export):
+            result = render.render_export(
+                build_scenes(project),
+                width=project.width,
+                height=project.height,
+                fps=project.fps,
+                options=render.Options(export.captions, export.fades, export.standins),
+                output=final,
+                work_dir=work_dir,
+                progress=progress,
+                extra_manifest={"exportId": export.id, "projectId": project.id},
+            )
     except render.ExportCancelled:
         export.finish(ExportStatus.CANCELLED)
         return
@@ -127,6 +141,87 @@ def execute_export(export_id: int) -> None:
         manifest=result.manifest,
         step=export.total_steps,
     )
-    if export.status == ExportStatus.CANCELLED:
+    if export.file != relative:  # cancelled meanwhile, or the reaper gave up on this attempt
         final.unlink(missing_ok=True)
         result.manifest_path.unlink(missing_ok=True)
+
+
+@contextmanager
+def beating(export: Export) -> Iterator[None]:
+    """Keep the export's heartbeat fresh while it renders, also through a long silent step
+    (ffmpeg opening hundreds of clips before its first progress line), so the reaper only
+    takes exports whose worker really died."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(settings.JOB_HEARTBEAT_SECONDS):
+            try:
+                Export.objects.filter(
+                    id=export.id, status=ExportStatus.RUNNING, attempts=export.attempts
+                ).update(heartbeat=timezone.now())
+            except Exception:  # noqa: BLE001 - try again next beat
+                log.warning("Export heartbeat failed", exc_info=True)
+                close_old_connections()
+        connection.close()
+
+    thread = threading.Thread(target=beat, name=f"export-{export.id}-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+# The reaper ------------------------------------------------------------------
+
+
+def reap_stale_exports(project: Project | None = None) -> int:
+    """Exports of dead workers: another try, or failed with the reason (see Export.reap);
+    then queued exports whose task was lost. Called by generation's reaper loop.
+
+    Huey delivers at most once: the task of an export whose worker was killed is gone, so
+    without this the page would say "Rendering" for ever.
+    """
+    stale = Export.objects.stale()
+    if project is not None:
+        stale = stale.filter(project=project)
+    reaped = 0
+    for export in stale:
+        attempt = export.attempts
+        if export.reap():
+            log.warning("Export %s: its worker stopped responding (%s)", export.id, export.status)
+            remove_attempt(export, attempt)
+            reaped += 1
+    if project is None:
+        reaped += requeue_lost_exports()
+    return reaped
+
+
+def remove_attempt(export: Export, attempt: int) -> None:
+    """What a killed attempt left: its work folder, the dot-named temporaries render writes
+    beside the film, and the film itself if it was renamed into place but never recorded."""
+    shutil.rmtree(work_dir_of(export, attempt), ignore_errors=True)
+    final, _ = output_path(export, attempt)
+    for path in [final, final.with_suffix(".json"), *final.parent.glob(f".{final.stem}.*")]:
+        path.unlink(missing_ok=True)
+
+
+def requeue_lost_exports() -> int:
+    """Queued exports whose task is gone (Redis restarted without persistence). As for
+    generation jobs: only when the queue is empty can they have no task, and a task sent
+    twice is harmless since only one claim succeeds."""
+    from huey.contrib.djhuey import HUEY
+
+    from exports import tasks
+
+    lost = Export.objects.lost()
+    if not lost.exists() or HUEY.pending_count() > 0:
+        return 0
+    export_ids = list(lost.values_list("id", flat=True))
+    # Sent now: the next pass waits JOB_STALE_AFTER again before sending them again.
+    Export.objects.filter(id__in=export_ids).update(heartbeat=timezone.now())
+    log.warning("Re-sending %d queued exports whose tasks were lost", len(export_ids))
+    for export_id in export_ids:
+        tasks.run_export(export_id)
+    return len(export_ids)

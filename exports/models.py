@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
@@ -29,9 +29,28 @@ class ExportInProgress(Exception):
         self.export = export
 
 
+# What the page says of an export whose worker died, once no other attempt is left.
+WORKER_DIED = "The worker exporting this film stopped responding; try again."
+
+
 class ExportQuerySet(models.QuerySet["Export"]):
     def active(self) -> ExportQuerySet:
         return self.filter(status__in=ACTIVE_EXPORT_STATUSES)
+
+    def stale(self, now: datetime | None = None) -> ExportQuerySet:
+        """Running (or cancelling) exports whose worker stopped sending heartbeats."""
+        cutoff = (now or timezone.now()) - timedelta(seconds=settings.JOB_STALE_AFTER)
+        return self.filter(
+            status__in=[ExportStatus.RUNNING, ExportStatus.CANCELLING], heartbeat__lt=cutoff
+        )
+
+    def lost(self) -> ExportQuerySet:
+        """Queued exports sent to the queue more than JOB_STALE_AFTER ago: if the queue is
+        empty, their task is gone. A queued export's heartbeat is when it was last sent."""
+        cutoff = timezone.now() - timedelta(seconds=settings.JOB_STALE_AFTER)
+        return self.filter(status=ExportStatus.QUEUED, inline=False, created__lt=cutoff).filter(
+            Q(heartbeat__isnull=True) | Q(heartbeat__lt=cutoff)
+        )
 
 
 class Export(models.Model):
@@ -55,6 +74,7 @@ class Export(models.Model):
     manifest = models.JSONField(default=dict, blank=True)
     inline = models.BooleanField(default=False)
     attempts = models.PositiveIntegerField(default=0)
+    # Running: the worker's last sign of life. Queued again: when it was sent to the queue.
     heartbeat = models.DateTimeField(null=True, blank=True)
     cancel_requested = models.BooleanField(default=False)
     created = models.DateTimeField(default=timezone.now)
@@ -121,7 +141,10 @@ class Export(models.Model):
         inline: bool = False,
     ) -> Export:
         """Queue an export. Raises ExportInProgress while another one of the project runs."""
-        reap_stale(project)
+        from exports import jobs
+
+        # Also where no worker runs a reaper: a dead `export --inline` must not block for ever.
+        jobs.reap_stale_exports(project)
         try:
             # The partial unique index settles the race a check-then-insert can't.
             with transaction.atomic():
@@ -154,9 +177,10 @@ class Export(models.Model):
         return bool(claimed)
 
     def report(self, step: int, total: int) -> bool:
-        """Record progress and a heartbeat; False when the export is no longer wanted."""
+        """Record progress and a heartbeat; False when the export is no longer wanted:
+        cancelled, or given up on by the reaper (a newer attempt may have it now)."""
         still_wanted = Export.objects.filter(
-            id=self.id, status=ExportStatus.RUNNING, cancel_requested=False
+            id=self.id, status=ExportStatus.RUNNING, attempts=self.attempts, cancel_requested=False
         ).update(step=step, total_steps=total, heartbeat=timezone.now())
         if still_wanted:
             self.step, self.total_steps = step, total
@@ -179,31 +203,52 @@ class Export(models.Model):
         return bool(queued or running)
 
     def finish(self, status: str, **fields: object) -> None:
-        """Record how the export ended, unless a cancel decided first (then: cancelled)."""
+        """Record how this attempt ended, unless a cancel decided first (then: cancelled) or
+        the reaper gave up on the attempt (then: nothing). The caller deletes its file
+        unless the row now names it."""
         now = timezone.now()
         with transaction.atomic():
             current = Export.objects.select_for_update().get(id=self.id)
-            if current.cancel_requested:
-                # Also when the film was finished just as the cancel came in: the creator's
-                # decision stands (the caller deletes the file).
-                status, fields = ExportStatus.CANCELLED, {}
-            Export.objects.filter(id=self.id).update(status=status, finished_at=now, **fields)
+            mine = current.attempts == self.attempts and current.status in (
+                ExportStatus.RUNNING,
+                ExportStatus.CANCELLING,
+            )
+            if mine:
+                if current.cancel_requested:
+                    # Also when the film was finished just as the cancel came in: the
+                    # creator's decision stands.
+                    status, fields = ExportStatus.CANCELLED, {}
+                Export.objects.filter(id=self.id).update(status=status, finished_at=now, **fields)
+        self.refresh_from_db()
+        if mine:
+            notify.project_changed(self.project_id)
+
+    def reap(self) -> bool:
+        """Give up on the attempt of a dead worker: end the cancel it was asked for, queue
+        another try while attempts remain, else fail. False when it beat again meanwhile
+        or another reaper was first."""
+        now = timezone.now()
+        still_stale = Export.objects.stale(now).filter(
+            id=self.id, heartbeat=self.heartbeat, attempts=self.attempts
+        )
+        fields: dict[str, object]
+        if self.cancel_requested:
+            fields = {"status": ExportStatus.CANCELLED, "finished_at": now}
+        elif self.inline or self.attempts >= settings.JOB_MAX_ATTEMPTS:
+            # An inline export's process was its only worker: no one would take it up.
+            fields = {"status": ExportStatus.FAILED, "error": WORKER_DIED, "finished_at": now}
+        else:
+            fields = {"status": ExportStatus.QUEUED, "step": 0, "total_steps": 0, "heartbeat": now}
+        if not still_stale.update(**fields):
+            return False
         self.refresh_from_db()
         notify.project_changed(self.project_id)
+        if self.status == ExportStatus.QUEUED:
+            from exports import tasks
+
+            transaction.on_commit(lambda: tasks.run_export(self.id))
+        return True
 
     @property
     def elapsed(self) -> timedelta:
         return (self.finished_at or timezone.now()) - self.created
-
-
-def reap_stale(project: Project) -> None:
-    """A running export whose worker died (no heartbeat for JOB_STALE_AFTER) would block
-    every later export of the project: fail it, so a new one can start."""
-    cutoff = timezone.now() - timedelta(seconds=settings.JOB_STALE_AFTER)  # type: ignore[misc]
-    Export.objects.filter(project=project).filter(
-        status__in=[ExportStatus.RUNNING, ExportStatus.CANCELLING], heartbeat__lt=cutoff
-    ).update(
-        status=ExportStatus.FAILED,
-        error="The worker rendering this export stopped responding.",
-        finished_at=timezone.now(),
-    )

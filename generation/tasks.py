@@ -9,6 +9,7 @@ from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 from huey.storage import SqliteStorage
 
+from exports import jobs as export_jobs
 from generation import runs
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ def enqueue_jobs(job_ids: list[int]) -> None:
 def reap_stale_jobs() -> None:
     # A backstop for consumers started without the reaper thread below.
     runs.reap_stale_jobs()
+    export_jobs.reap_stale_exports()
 
 
 _reaper_started = threading.Lock()
@@ -45,7 +47,7 @@ _reaper_started = threading.Lock()
 @HUEY.on_startup()
 def start_reaper() -> None:
     """Reap every few seconds, not once a minute (huey's periodic granularity): a dead
-    worker's job should be picked up again soon after its heartbeat goes stale."""
+    worker's job or export should be picked up again soon after its heartbeat goes stale."""
     if not _reaper_started.acquire(blocking=False):
         return
 
@@ -55,6 +57,7 @@ def start_reaper() -> None:
             try:
                 close_old_connections()
                 runs.reap_stale_jobs()
+                export_jobs.reap_stale_exports()
             except Exception:  # noqa: BLE001 - the reaper must outlive a database hiccup
                 log.exception("Reaper pass failed")
 
