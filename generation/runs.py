@@ -307,21 +307,42 @@ def abandon_local_jobs(run: GenerationRun) -> None:
 # Running a job ---------------------------------------------------------------
 
 
+# A job's own path through a worker is three statements written out here: through the ORM,
+# building them cost a worker more CPU than PostgreSQL spent running them (~0.4 ms each on
+# a shared core, against ~0.07 ms), and with a fast backend that was a third of its time.
+JOBS = GenerationJob._meta.db_table
+CLAIM_SQL = (
+    f"UPDATE {JOBS} SET status = %s, attempts = attempts + 1, worker = %s, heartbeat = %s,"
+    " started_at = %s, step = 0, total_steps = 0, updated = %s WHERE id = %s AND status = %s"
+)
+# Only the attempt that still holds the job may change it: not after a cancel, nor once the
+# reaper has handed the job to a newer attempt.
+STILL_HELD = "id = %s AND status = %s AND attempts = %s AND NOT cancel_requested"
+SUCCEED_SQL = (
+    f"UPDATE {JOBS} SET status = %s, output_file = %s, input_revision = %s, finished_at = %s,"
+    f" updated = %s WHERE {STILL_HELD}"
+)
+STAGE_BUSY_SQL = f"SELECT 1 FROM {JOBS} WHERE run_id = %s AND status IN (%s, %s) LIMIT 1"
+
+
+def db_now() -> Any:
+    return connection.ops.adapt_datetimefield_value(timezone.now())
+
+
 def claim(job_id: int) -> bool:
     """Take a queued job for this worker; False if someone else has it or it was cancelled."""
-    now = timezone.now()
-    return bool(
-        GenerationJob.objects.filter(id=job_id, status=JobStatus.QUEUED).update(
-            status=JobStatus.RUNNING,
-            attempts=F("attempts") + 1,
-            worker=WORKER_NAME,
-            heartbeat=now,
-            started_at=now,
-            step=0,
-            total_steps=0,
-            updated=now,
-        )
-    )
+    now = db_now()
+    params = [JobStatus.RUNNING, WORKER_NAME, now, now, now, job_id, JobStatus.QUEUED]
+    with connection.cursor() as cursor:
+        cursor.execute(CLAIM_SQL, params)
+        return cursor.rowcount == 1
+
+
+def stage_busy(run_id: int) -> bool:
+    """Whether any job of the run is still queued or running."""
+    with connection.cursor() as cursor:
+        cursor.execute(STAGE_BUSY_SQL, [run_id, JobStatus.QUEUED, JobStatus.RUNNING])
+        return cursor.fetchone() is not None
 
 
 def execute_job(job_id: int) -> None:
@@ -361,9 +382,7 @@ def execute_job(job_id: int) -> None:
     # Only the last job of a stage needs to take the run's lock. This job's own end is
     # committed before the check, so of two last jobs ending together the later one
     # always sees the other finished.
-    if not GenerationJob.objects.filter(
-        run_id=job.run_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
-    ).exists():
+    if not stage_busy(job.run_id):
         advance(job.run_id)
 
 
@@ -436,9 +455,8 @@ class StepReporter:
     """
 
     SQL = (
-        f"UPDATE {GenerationJob._meta.db_table} SET step = %s, total_steps = %s,"
-        " heartbeat = %s, updated = %s"
-        " WHERE id = %s AND status = %s AND attempts = %s AND NOT cancel_requested"
+        f"UPDATE {JOBS} SET step = %s, total_steps = %s, heartbeat = %s, updated = %s"
+        f" WHERE {STILL_HELD}"
     )
 
     def __init__(self, job: GenerationJob):
@@ -449,7 +467,7 @@ class StepReporter:
             # Nothing done yet, or all done: the claim just checked, and recording the
             # asset checks again, so a cancel is still noticed within one step.
             return
-        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        now = db_now()
         params = [done, total, now, now, self.job.id, JobStatus.RUNNING, self.job.attempts]
         with connection.cursor() as cursor:
             cursor.execute(self.SQL, params)
@@ -529,18 +547,15 @@ def record_asset(job: GenerationJob, asset: GeneratedAsset) -> None:
     if job.stage == Stage.AUDIO:
         changes["audio_duration"] = asset.duration
     with transaction.atomic():
-        now = timezone.now()
-        still_wanted = GenerationJob.objects.filter(
-            id=job.id, status=JobStatus.RUNNING, attempts=job.attempts, cancel_requested=False
-        ).update(
-            status=JobStatus.SUCCEEDED,
-            output_file=relative,
-            input_revision=job.input_revision,
-            finished_at=now,
-            updated=now,
-        )
-        if not still_wanted:
-            raise JobCancelled()
+        now = db_now()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                SUCCEED_SQL,
+                [JobStatus.SUCCEEDED, relative, job.input_revision, now, now]
+                + [job.id, JobStatus.RUNNING, job.attempts],
+            )
+            if cursor.rowcount != 1:
+                raise JobCancelled()
         if not Sentence.objects.filter(id=sentence.id).update(**changes):
             raise SceneDeleted()
         os.replace(asset.path, final)
