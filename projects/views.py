@@ -3,6 +3,7 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRefresh
 
 from projects.forms import (
     MoveForm,
@@ -174,4 +175,7 @@ def sentence_move(request: AuthedRequest, project_id: int, sentence_id: int) -> 
     if not form.is_valid():
         return HttpResponse("Direction must be “up” or “down”.", status=400)
     sentence.move(form.cleaned_data["direction"])
+    if request.htmx:
+        # Two rows trade places and their positions change: reload the page's truth.
+        return HttpResponseClientRefresh()
     return redirect(sentence)

@@ -210,6 +210,12 @@ def test_generate_all_advances_stage_by_stage_to_thumbnails_and_the_success_toas
     assert overall == sorted(overall) and {5, 8} <= set(overall)
     assert last_run(project).status == RunStatus.SUCCEEDED
 
+    # The rows came over the socket, rendered once for every tab without a CSRF token of
+    # their own; their forms still work.
+    slow_row.get_by_title("Move up").click()
+    expect(alice.locator("tr.scene td.text").nth(1)).to_have_text("SLOW waves.")
+    assert [s.text for s in project.sentences.all()][1] == "SLOW waves."
+
 
 def test_each_single_stage_option_and_counts_that_follow_an_edit(alice: Page, make_project):
     project = make_project(["A fox in the snow.", "The fox jumps."])
