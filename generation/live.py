@@ -199,11 +199,12 @@ def render_many(
     return sig, results
 
 
-_rows: OrderedDict[tuple, str] = OrderedDict()
+_cells: OrderedDict[tuple, str] = OrderedDict()
 
 
-def render_row(project: Project, sentence: Sentence) -> str:
-    """A scene's row, rendered once per state it shows, however many tabs need it."""
+def render_assets(project: Project, sentence: Sentence) -> str:
+    """A scene's asset cells, what generation changes in its row: rendered once per state
+    they show, however many tabs need them."""
     jobs = sentence.live_jobs  # type: ignore[attr-defined]
     key = (
         project.id,
@@ -221,12 +222,12 @@ def render_row(project: Project, sentence: Sentence) -> str:
             for asset, job in sorted(jobs.items())
         ),
     )
-    if key not in _rows:
-        row = {"project": project, "sentence": sentence, "oob": True}
-        _rows[key] = render_to_string(f"{PAGE}#scene-row", row)
-        while len(_rows) > 5000:
-            _rows.popitem(last=False)
-    return _rows[key]
+    if key not in _cells:
+        cells = {"project": project, "sentence": sentence, "oob": True}
+        _cells[key] = render_to_string(f"{PAGE}#scene-assets", cells)
+        while len(_cells) > 5000:
+            _cells.popitem(last=False)
+    return _cells[key]
 
 
 def batches(parts: list[str], limit: int) -> list[str]:
@@ -274,7 +275,7 @@ def render_shared(
         if scene_ids:
             sentences = list(project.sentences.filter(id__in=scene_ids))
             attach_jobs(sentences, run, every_scene=False)
-            parts.extend(render_row(project, sentence) for sentence in sentences)
+            parts.extend(render_assets(project, sentence) for sentence in sentences)
     if export_part(sig) != export_part(seen.signature):
         from exports.views import panel_context
 

@@ -1,11 +1,12 @@
-"""A scene row pushed over the socket is rendered once for every tab, without a CSRF token
-of its own: its forms must still work, through the page's X-CSRFToken header."""
+"""What the socket pushes of a row is rendered once for every tab, with no CSRF token of
+its own, so it must hold no form; the row's own forms post through htmx with the page's
+X-CSRFToken header."""
 
 import re
 
 from django.test import Client
 
-from generation import live
+from generation import live, runs
 from projects.models import Project
 
 
@@ -16,15 +17,25 @@ def page_csrf_token(client: Client, project: Project) -> str:
     return match[1]
 
 
-def test_every_form_of_a_pushed_row_posts_through_htmx(project):
-    scene = project.sentences.first()
-    live.attach_jobs([scene], None)
-    row = live.render_row(project, scene)
+def test_a_pushed_update_holds_no_form_that_would_need_a_token(project):
+    run = runs.start_run(project, ["audio"]).run
+    runs.execute_job(run.jobs.get(position=1).id)
 
-    forms = re.findall(r"<form [^>]*>", row)
-    assert forms
+    html, _ = live.render_update(project.id, live.LiveState(run_id=run.id, run_active=True))
+
+    assert "<audio controls" in html
+    scene_cells = re.findall(r'<td id="scene-\d+-\w+".*?</td>', html, flags=re.S)
+    assert len(scene_cells) == 3
+    assert not any("<form" in cell for cell in scene_cells)
+
+
+def test_every_form_of_a_row_posts_through_htmx(client, project):
+    page = client.get(f"/projects/{project.id}/").content.decode()
+    rows = re.findall(r'<tr id="scene-\d+" class="scene">.*?</tr>', page, flags=re.S)
+    forms = [f for row in rows for f in re.findall(r"<form [^>]*>", row)]
+
+    assert rows and forms
     assert all("hx-post=" in form for form in forms), forms
-    assert "csrfmiddlewaretoken" not in row
 
 
 def test_it_moves_a_scene_from_a_pushed_row_with_csrf_checks_on(user, project):
