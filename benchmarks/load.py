@@ -110,7 +110,10 @@ def main() -> None:
             STORYBOARD_BACKEND_FACTORY="benchmarks.live_backend.make_backend",
             LIVE_BENCH_JOB_SECONDS=str(args.job_seconds),
             LIVE_BENCH_COMMITS=str(commits),
+            # The deployed defaults, not the fault tests' quick heartbeats and reaper.
+            JOB_HEARTBEAT_SECONDS="2",
             JOB_STALE_AFTER="30",
+            REAPER_INTERVAL_SECONDS="10",
             LIVE_POLL_SECONDS="2",
         )
         project = stack.make_project([f"Scene {i}." for i in range(1, args.scenes + 1)])
