@@ -90,7 +90,12 @@ class ProjectFeed:
 
     async def join(self, page: ProjectConsumer) -> None:
         self.pages.add(page)
-        await self.update(only=page)
+        try:
+            await self.update(only=page)
+        except BaseException:
+            # The socket closes without a disconnect: don't keep feeding it.
+            await self.leave(page)
+            raise
 
     async def leave(self, page: ProjectConsumer) -> None:
         self.pages.discard(page)
@@ -138,7 +143,7 @@ class ProjectFeed:
                 # News the joining page read first: the other pages need it too.
                 self.wake()
             # Pages in the same state share their parts, so split those into messages once.
-            # A page that fell far behind (a thousand rows changed) would otherwise get one
+            # A page that fell far behind (a thousand scenes changed) would otherwise get one
             # message larger than the WebSocket server accepts (1 MiB for daphne).
             split: dict[int, list[str]] = {}
             for page, (parts, seen) in zip(pages, updates, strict=True):
