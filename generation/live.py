@@ -69,8 +69,15 @@ def toolbar_context(
         "counts": project.pending_counts() if counts is None else counts,
         "option_counts": option_counts(sentences) if sentences is not None else {},
         "errors": job_errors(run) if failed and run else [],
-        "rendered_at": timezone.now().isoformat(),
+        **rendered_now(),
     }
+
+
+def rendered_now() -> dict:
+    # The page keeps the newest toolbar it was sent: a Generate response that lands after
+    # the socket already showed the run finished must not put the older state back.
+    now = timezone.now()
+    return {"rendered_at": now.isoformat(), "rendered_us": int(now.timestamp() * 1_000_000)}
 
 
 def page_context(project: Project) -> dict:

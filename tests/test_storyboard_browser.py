@@ -401,3 +401,39 @@ def test_another_user_can_neither_open_the_page_nor_its_socket(
     status, alice = results["alice"]
     assert status == 200
     assert alice["opened"] is True and 'id="toolbar"' in alice["message"]
+
+
+def test_an_older_toolbar_never_replaces_a_newer_one(alice: Page, make_project):
+    # A fast run can end while its Generate request is in flight: the socket shows it
+    # finished, then the response (rendered earlier) arrives. The page keeps the newer one.
+    project = make_project(["One."])
+    open_storyboard(alice, project)
+    toolbar = alice.locator("#toolbar")
+    rendered = int(toolbar.get_attribute("data-rendered") or 0)
+    assert rendered > 0
+
+    def push(stamp: int, text: str) -> None:
+        alice.evaluate(
+            """([stamp, text]) => document.body.dispatchEvent(new CustomEvent(
+                "htmx:wsBeforeMessage", {bubbles: true, cancelable: true, detail: {message:
+                  `<section id="toolbar" data-rendered="${stamp}" hx-swap-oob="true">`
+                  + `${text}</section>`}}))""",
+            [stamp, text],
+        )
+
+    push(rendered - 1, "read before the page")
+    expect(toolbar).not_to_contain_text("read before the page")
+    push(rendered + 1, "read after the page")
+    expect(toolbar).to_have_text("read after the page")
+
+    decisions = alice.evaluate(
+        """(stamp) => [stamp - 1, stamp + 1].map((s) => {
+            const detail = {target: document.getElementById("toolbar"), shouldSwap: true,
+                serverResponse: `<section id="toolbar" data-rendered="${s}">response</section>`};
+            const event = new CustomEvent("htmx:beforeSwap", {bubbles: true, detail});
+            document.body.dispatchEvent(event);
+            return detail.shouldSwap;
+        })""",
+        rendered + 1,
+    )
+    assert decisions == [False, True], "an older response is not swapped in; a newer one is"
