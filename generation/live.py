@@ -162,20 +162,16 @@ _updates: OrderedDict[tuple, tuple[list[str], LiveState, GenerationRun | None, d
 
 def render_update(project_id: int, seen: LiveState) -> tuple[str, LiveState]:
     """The HTML that brings a page from `seen` to now, and the new state."""
-    parts, new = render_parts(project_id, seen)
+    parts, new = render_many(project_id, [seen])[1][0]
     return "\n".join(parts), new
-
-
-def render_parts(project_id: int, seen: LiveState) -> tuple[list[str], LiveState]:
-    """The same, as separate top-level elements, each swapped into the page on its own."""
-    return render_many(project_id, [seen])[1][0]
 
 
 def render_many(
     project_id: int, states: list[LiveState]
 ) -> tuple[tuple, list[tuple[list[str], LiveState]]]:
-    """`render_parts` for several pages of one project from one read of the rows, and the
-    signature read. Pages in the same state share one render."""
+    """What brings each page from its state to now, as separate top-level elements (each
+    swapped into the page on its own), from one read of the rows; and the signature read.
+    Pages in the same state share one render."""
     sig = signature(project_id)
     if sig and all(sig == seen.signature for seen in states):
         return sig, [([], seen) for seen in states]

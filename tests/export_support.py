@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from exports import jobs
+from exports.models import Export, ExportStatus
 from generation.backends.camera import CameraMoveBackend, clip_job
 from generation.backends.media import ffmpeg_exe, probe
 from projects.models import Project
@@ -105,3 +107,13 @@ def duration_of(path: Path) -> float:
     seconds = probe(path).duration
     assert seconds is not None, f"{path} has no duration"
     return seconds
+
+
+def inline_export(project: Project, **options: object) -> Export:
+    """Export the project in this process (as `manage.py export --inline` does) and check
+    that it succeeded."""
+    export = Export.start(project, inline=True, **options)
+    jobs.execute_export(export.id)
+    export.refresh_from_db()
+    assert export.status == ExportStatus.SUCCEEDED, export.error
+    return export

@@ -4,19 +4,13 @@ from pathlib import Path
 
 import numpy as np
 
-from exports import jobs
-from exports.models import Export, ExportStatus
-from tests.export_support import HEIGHT, frame_at, ready_project
+from tests.export_support import HEIGHT, frame_at, inline_export, ready_project
 
 DURATIONS = [1.0, 1.5]
 
 
 def film(project, media: Path, **options) -> Path:  # type: ignore[no-untyped-def]
-    export = Export.start(project, inline=True, **options)
-    jobs.execute_export(export.id)
-    export.refresh_from_db()
-    assert export.status == ExportStatus.SUCCEEDED, export.error
-    return media / export.file
+    return media / inline_export(project, **options).file
 
 
 def test_captions_appear_in_the_frames_of_their_scene(db, make_project, media: Path):

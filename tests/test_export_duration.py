@@ -4,21 +4,19 @@ from pathlib import Path
 
 import pytest
 
-from exports import jobs
-from exports.models import Export, ExportStatus
 from generation.backends.media import probe
-from tests.export_support import FPS, ONSET, decode_audio, duration_of, onsets, ready_project
+from tests.export_support import (
+    FPS,
+    ONSET,
+    decode_audio,
+    duration_of,
+    inline_export,
+    onsets,
+    ready_project,
+)
 
 # Lengths that are not whole AAC frames, so priming and padding would add up if mishandled.
 DURATIONS = [1.25, 1.0, 1.5, 0.75, 1.25, 1.0, 1.5, 1.0]
-
-
-def export_film(project, **options) -> Export:  # type: ignore[no-untyped-def]
-    export = Export.start(project, inline=True, **options)
-    jobs.execute_export(export.id)
-    export.refresh_from_db()
-    assert export.status == ExportStatus.SUCCEEDED, export.error
-    return export
 
 
 @pytest.mark.parametrize("options", [{}, {"captions": True}], ids=["stream-copy", "re-encode"])
@@ -26,7 +24,7 @@ def test_the_film_lasts_the_sum_of_its_scenes_and_the_narration_never_drifts(
     db, make_project, media: Path, options: dict
 ):
     project = ready_project(make_project, media, DURATIONS)
-    export = export_film(project, **options)
+    export = inline_export(project, **options)
     film = media / export.file
     total = sum(DURATIONS)
 

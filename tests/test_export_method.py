@@ -2,26 +2,16 @@
 
 from pathlib import Path
 
-from exports import jobs
-from exports.models import Export, ExportStatus
 from exports.render import REENCODE, STREAM_COPY
 from generation.backends.media import probe
-from tests.export_support import FPS, duration_of, make_clip, ready_project
+from tests.export_support import FPS, duration_of, inline_export, make_clip, ready_project
 
 DURATIONS = [1.0, 1.5, 1.25]
 
 
-def export_film(project, **options) -> Export:  # type: ignore[no-untyped-def]
-    export = Export.start(project, inline=True, **options)
-    jobs.execute_export(export.id)
-    export.refresh_from_db()
-    assert export.status == ExportStatus.SUCCEEDED, export.error
-    return export
-
-
 def test_matching_clips_are_joined_by_stream_copy(db, make_project, media: Path):
     project = ready_project(make_project, media, DURATIONS)
-    export = export_film(project)
+    export = inline_export(project)
     assert export.method == STREAM_COPY
     manifest = (media / export.file).with_suffix(".json")
     assert '"method": "stream_copy"' in manifest.read_text()
@@ -30,7 +20,7 @@ def test_matching_clips_are_joined_by_stream_copy(db, make_project, media: Path)
 
 def test_captions_and_fades_are_re_encoded_once_keeping_the_length(db, make_project, media: Path):
     project = ready_project(make_project, media, DURATIONS)
-    export = export_film(project, captions=True, fades=True)
+    export = inline_export(project, captions=True, fades=True)
     assert export.method == REENCODE
     assert export.manifest["methodReason"] == "captions are burned in"
     info = probe(media / export.file)
@@ -47,7 +37,7 @@ def test_a_clip_of_another_size_is_re_encoded_to_the_film_size(db, make_project,
         media, odd.video_file.name.replace("video", "odd"), image, audio, 1.5, width=96, height=96
     )
     odd.save()
-    export = export_film(project)
+    export = inline_export(project)
     assert export.method == REENCODE
     assert "clip 2 differs" in export.manifest["methodReason"]
     info = probe(media / export.file)
