@@ -163,10 +163,18 @@ new MutationObserver(() => {
 
 
 @pytest.fixture
-def alice(page: Page, user) -> Page:  # type: ignore[no-untyped-def]
+def alice(page: Page, user) -> Iterator[Page]:  # type: ignore[no-untyped-def]
+    # The Content-Security-Policy forbids inline script: anything the page still ran
+    # inline (a handler, a script block) would be refused and reported on the console.
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None,
+    )
     page.add_init_script(WATCH)
     log_in(page, "alice", "password-alice")
-    return page
+    yield page
+    assert refused == []
 
 
 def seen(page: Page) -> list[str]:

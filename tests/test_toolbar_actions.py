@@ -18,7 +18,7 @@ def test_it_starts_a_run_and_turns_the_toolbar_into_the_progress_panel(client, m
     assert html.lstrip().startswith('<section id="toolbar"')
     assert "Generating images: 0/4 (0%)" in html
     assert "Overall: 0/4" in html
-    assert "document.getElementById('cancel-dialog').showModal()" in html
+    assert 'data-open-dialog="cancel-dialog"' in html
     # The dialog lives outside the toolbar, so live updates of the toolbar don't close it.
     page = client.get(f"/projects/{project.id}/").content.decode()
     assert "Already generated assets will be kept. Remaining jobs will be cancelled." in page

@@ -1,0 +1,56 @@
+// The storyboard page's behaviour, in one file so the Content-Security-Policy can forbid
+// inline script. Loaded with `defer` after htmx: it only registers listeners on the
+// document, so elements that live updates swap in later are covered too.
+"use strict";
+
+// The ws extension swaps each top-level element of a message by id, but an HTML parser
+// drops a <td> outside a table: a scene's asset cells come wrapped in <template>, which
+// htmx.swap unwraps (as it does for any htmx response).
+//
+// A toolbar rendered before the one on the page is old news: a Generate response that
+// lands after the socket showed the run finished (or a push that lands after a newer
+// response) must not put the older state back, so it is left out.
+function olderToolbar(html) {
+  const parsed = document.createElement("template");
+  parsed.innerHTML = html;
+  const incoming = parsed.content.querySelector("#toolbar");
+  const current = document.getElementById("toolbar");
+  const older = Boolean(incoming && current
+    && Number(incoming.dataset.rendered) < Number(current.dataset.rendered));
+  if (older) incoming.remove();
+  return {older, rest: parsed.innerHTML};
+}
+
+document.addEventListener("htmx:wsBeforeMessage", (event) => {
+  event.preventDefault();
+  const {older, rest} = olderToolbar(event.detail.message);
+  htmx.swap(document.body, older ? rest : event.detail.message, {swapStyle: "none"});
+});
+
+document.addEventListener("htmx:beforeSwap", (event) => {
+  if (event.detail.target && event.detail.target.id === "toolbar"
+      && olderToolbar(event.detail.serverResponse).older) {
+    event.detail.shouldSwap = false;
+  }
+});
+
+// Buttons say what they do with data attributes instead of onclick handlers:
+//   data-open-dialog="<id>"  opens that <dialog> as a modal
+//   data-close-dialog        closes the <dialog> it sits in (a submit button still submits)
+//   data-dismiss             removes the element it sits in (a toast, the error summary)
+document.addEventListener("click", (event) => {
+  const target = event.target instanceof Element ? event.target : null;
+  if (!target) return;
+  const opener = target.closest("[data-open-dialog]");
+  if (opener) {
+    const dialog = document.getElementById(opener.dataset.openDialog);
+    if (dialog && !dialog.open) dialog.showModal();
+  }
+  const closer = target.closest("[data-close-dialog]");
+  if (closer) {
+    const dialog = closer.closest("dialog");
+    if (dialog) dialog.close();
+  }
+  const dismiss = target.closest("[data-dismiss]");
+  if (dismiss && dismiss.parentElement) dismiss.parentElement.remove();
+});
