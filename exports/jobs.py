@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from exports import render
 from exports.models import Export, ExportStatus
+from generation import claims
 from generation.backends.base import BackendError
 from generation.models import JobStatus
 from projects.models import Project, Sentence
@@ -156,9 +157,7 @@ def beating(export: Export) -> Iterator[None]:
     def beat() -> None:
         while not stop.wait(settings.JOB_HEARTBEAT_SECONDS):
             try:
-                Export.objects.filter(
-                    id=export.id, status=ExportStatus.RUNNING, attempts=export.attempts
-                ).update(heartbeat=timezone.now())
+                claims.beat(Export, {export.id: export.attempts})
             except Exception:  # noqa: BLE001 - try again next beat
                 log.warning("Export heartbeat failed", exc_info=True)
                 close_old_connections()

@@ -7,7 +7,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from generation import notify
+from generation import claims, notify
 from projects.models import Project
 
 
@@ -81,6 +81,8 @@ class Export(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     objects = ExportQuerySet.as_manager()
+    # While rendering (or stopping), the row belongs to its latest attempt (generation.claims).
+    HELD_STATUSES = (ExportStatus.RUNNING.value, ExportStatus.CANCELLING.value)
 
     class Meta:
         ordering = ["-created", "-id"]
@@ -179,9 +181,11 @@ class Export(models.Model):
     def report(self, step: int, total: int) -> bool:
         """Record progress and a heartbeat; False when the export is no longer wanted:
         cancelled, or given up on by the reaper (a newer attempt may have it now)."""
-        still_wanted = Export.objects.filter(
-            id=self.id, status=ExportStatus.RUNNING, attempts=self.attempts, cancel_requested=False
-        ).update(step=step, total_steps=total, heartbeat=timezone.now())
+        still_wanted = (
+            claims.held(Export, self.id, self.attempts)
+            .filter(status=ExportStatus.RUNNING, cancel_requested=False)
+            .update(step=step, total_steps=total, heartbeat=timezone.now())
+        )
         if still_wanted:
             self.step, self.total_steps = step, total
             notify.project_changed(self.project_id)
@@ -208,12 +212,9 @@ class Export(models.Model):
         unless the row now names it."""
         now = timezone.now()
         with transaction.atomic():
-            current = Export.objects.select_for_update().get(id=self.id)
-            mine = current.attempts == self.attempts and current.status in (
-                ExportStatus.RUNNING,
-                ExportStatus.CANCELLING,
-            )
-            if mine:
+            current = claims.held(Export, self.id, self.attempts).select_for_update().first()
+            mine = current is not None
+            if current is not None:
                 if current.cancel_requested:
                     # Also when the film was finished just as the cancel came in: the
                     # creator's decision stands.

@@ -146,6 +146,8 @@ class GenerationJob(models.Model):
     updated = models.DateTimeField(default=timezone.now)
 
     objects = GenerationJobQuerySet.as_manager()
+    # While running, the row belongs to its latest attempt (see generation.claims).
+    HELD_STATUSES = (JobStatus.RUNNING.value,)
 
     class Meta:
         ordering = ["run", "position", "id"]

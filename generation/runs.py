@@ -27,7 +27,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from generation import notify
+from generation import claims, notify
 from generation.backends.base import (
     Backend,
     BackendError,
@@ -202,13 +202,23 @@ def skip_videos_without_inputs(run: GenerationRun) -> None:
     )
 
 
+# What a job cancelled in a run nobody cancelled says: it is a failure to show, not hide.
+UNASKED_CANCEL = (
+    "This job was stopped though nobody cancelled it (its worker was taken for dead?). Retry it."
+)
+
+
 def finish(run: GenerationRun) -> None:
+    """End the run: succeeded only if every job succeeded or was skipped with a reason."""
     if run.status == RunStatus.CANCELLING:
         run.status = RunStatus.CANCELLED
-    elif run.jobs.filter(status=JobStatus.FAILED).exists():
-        run.status = RunStatus.FAILED
     else:
-        run.status = RunStatus.SUCCEEDED
+        run.jobs.filter(status=JobStatus.CANCELLED, cancel_requested=False).update(
+            status=JobStatus.FAILED, error=UNASKED_CANCEL, updated=timezone.now()
+        )
+        done = [JobStatus.SUCCEEDED, JobStatus.SKIPPED]
+        clean = not run.jobs.exclude(status__in=done).exists()
+        run.status = RunStatus.SUCCEEDED if clean else RunStatus.FAILED
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "finished_at"])
     notify.run_changed(run)
@@ -316,11 +326,12 @@ CLAIM_SQL = (
     " started_at = %s, step = 0, total_steps = 0, updated = %s WHERE id = %s AND status = %s"
 )
 # Only the attempt that still holds the job may change it: not after a cancel, nor once the
-# reaper has handed the job to a newer attempt.
+# reaper has handed the job to a newer attempt (claims.held(), written out).
 STILL_HELD = "id = %s AND status = %s AND attempts = %s AND NOT cancel_requested"
+# Success also clears what an earlier attempt's failure wrote (a job put back by a pause).
 SUCCEED_SQL = (
     f"UPDATE {JOBS} SET status = %s, output_file = %s, input_revision = %s, finished_at = %s,"
-    f" updated = %s WHERE {STILL_HELD}"
+    f" updated = %s, error = '', traceback = '' WHERE {STILL_HELD}"
 )
 STAGE_BUSY_SQL = f"SELECT 1 FROM {JOBS} WHERE run_id = %s AND status IN (%s, %s) LIMIT 1"
 
@@ -352,7 +363,7 @@ def execute_job(job_id: int) -> None:
     job = GenerationJob.objects.select_related("run__project", "sentence").get(id=job_id)
     notify.job_changed(job)
     work_dir = Path(settings.MEDIA_ROOT) / ".work" / f"job-{job.id}-{job.attempts}"
-    heartbeats.add(job.id)
+    heartbeats.add(job.id, job.attempts)
     try:
         if job.sentence is None:
             end_job(job, JobStatus.SKIPPED, "The scene was deleted.")
@@ -483,13 +494,14 @@ class Heartbeats:
     so the reaper only takes jobs whose worker really died."""
 
     def __init__(self) -> None:
-        self._jobs: set[int] = set()
+        # job id -> the attempt this process runs: a beat only counts for that attempt.
+        self._jobs: dict[int, int] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def add(self, job_id: int) -> None:
+    def add(self, job_id: int, attempt: int) -> None:
         with self._lock:
-            self._jobs.add(job_id)
+            self._jobs[job_id] = attempt
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._beat, name="storyboard-heartbeat", daemon=True
@@ -498,7 +510,7 @@ class Heartbeats:
 
     def discard(self, job_id: int) -> None:
         with self._lock:
-            self._jobs.discard(job_id)
+            self._jobs.pop(job_id, None)
 
     def _beat(self) -> None:
         from django.db import close_old_connections
@@ -506,13 +518,11 @@ class Heartbeats:
         while True:
             time.sleep(settings.JOB_HEARTBEAT_SECONDS)
             with self._lock:
-                jobs = list(self._jobs)
+                jobs = dict(self._jobs)
             if not jobs:
                 continue
             try:
-                GenerationJob.objects.filter(id__in=jobs, status=JobStatus.RUNNING).update(
-                    heartbeat=timezone.now()
-                )
+                claims.beat(GenerationJob, jobs)
             except Exception:  # noqa: BLE001 - try again next beat
                 log.warning("Heartbeat failed", exc_info=True)
                 close_old_connections()
@@ -566,15 +576,18 @@ def record_asset(job: GenerationJob, asset: GeneratedAsset) -> None:
 
 
 def end_job(job: GenerationJob, status: str, error: str, tb: str = "") -> None:
-    """Record how a job ended, unless someone (cancel, the reaper) already decided."""
+    """Record how this attempt ended, unless someone already decided: the reaper, which
+    may have handed the job to a newer attempt (then that one's row is left alone)."""
     now = timezone.now()
+    mine = claims.held(GenerationJob, job.id, job.attempts)
     if status == JobStatus.CANCELLED:
-        # The run's cancel asked for this; it isn't a failure.
-        updated = GenerationJob.objects.filter(id=job.id, status=JobStatus.RUNNING).update(
+        # Only the run's cancel ends a job cancelled: an attempt told to stop for any
+        # other reason (superseded) has nothing to record.
+        updated = mine.filter(cancel_requested=True).update(
             status=JobStatus.CANCELLED, finished_at=now, updated=now
         )
     else:
-        updated = GenerationJob.objects.filter(id=job.id, status=JobStatus.RUNNING).update(
+        updated = mine.update(
             status=status, error=error, traceback=tb, finished_at=now, updated=now
         )
     if updated:
@@ -614,7 +627,9 @@ def reap_stale_jobs() -> int:
     reaped = 0
     for job in GenerationJob.objects.stale().select_related("run"):
         now = timezone.now()
-        still_stale = GenerationJob.objects.stale(now).filter(id=job.id, heartbeat=job.heartbeat)
+        still_stale = GenerationJob.objects.stale(now).filter(
+            id=job.id, heartbeat=job.heartbeat, attempts=job.attempts
+        )
         if job.cancel_requested:
             changed = still_stale.update(status=JobStatus.CANCELLED, finished_at=now, updated=now)
         elif job.attempts >= settings.JOB_MAX_ATTEMPTS:
