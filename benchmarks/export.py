@@ -125,6 +125,8 @@ def main() -> None:
         folder = Path(tmp)
         start = time.perf_counter()
         cache = args.clips_dir
+        if cache:
+            cache.mkdir(parents=True, exist_ok=True)
         cached = sorted(cache.glob("clip-*.mp4")) if cache else []
         if cache and len(cached) == args.scenes:
             clips = cached

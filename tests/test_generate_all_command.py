@@ -27,15 +27,39 @@ def run_command(*args: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-def test_it_runs_every_stage_inline_and_draws_a_bar_per_stage(make_project, media: Path):
+def test_it_runs_every_stage_inline_and_logs_one_line_per_change(make_project, media: Path):
     project = make_project(3)
     code, out, _ = run_command(str(project.id), "--inline")
     assert code == 0
     run = GenerationRun.objects.get()
     assert run.status == RunStatus.SUCCEEDED and run.origin == Origin.CLI
-    assert "audio  [##############################] 3/3 (100%)" in out
-    assert "videos [##############################] 3/3 (100%)" in out
+    lines = out.splitlines()
+    assert lines[0] == f"Run {run.id}: 9 jobs audio 3, images 3, videos 3"
+    assert lines[-1] == "overall 9/9 (100%) · audio 3/3 · images 3/3 · videos 3/3"
+    # Not a terminal, so no redrawn bar blocks: one line per job finished at most.
+    assert len(lines) <= 1 + 10 and not any("[" in line for line in lines)
     assert all(s.video_file for s in project.sentences.all())
+
+
+def test_it_draws_a_bar_per_stage_on_a_terminal(make_project):
+    project = make_project(2)
+    out = StringIO()
+    out.isatty = lambda: True  # type: ignore[method-assign]
+    call_command("generate_all", str(project.id), "--inline", "--stages", "audio", stdout=out)
+    assert "audio  [##############################] 2/2 (100%)" in out.getvalue()
+    assert "\x1b[" in out.getvalue()  # the block is redrawn in place
+
+
+def test_json_leaves_stdout_to_the_json_alone(make_project):
+    project = make_project(2)
+    code, out, err = run_command(str(project.id), "--inline", "--json")
+    assert code == 0
+    final = json.loads(out)
+    assert (final["done"], final["total"], final["status"]) == (6, 6, "succeeded")
+    assert "Run " in err and "overall 6/6 (100%)" in err
+    _, out, err = run_command(str(project.id), "--inline", "--json")
+    assert json.loads(out) == {"runId": None, "totalJobs": 0}
+    assert "Nothing to generate" in err
 
 
 def test_it_exits_1_and_names_the_failed_scenes(make_project):
@@ -43,7 +67,7 @@ def test_it_exits_1_and_names_the_failed_scenes(make_project):
     code, out, err = run_command(str(project.id), "--inline", "--stages", "audio", "--json")
     assert code == 1
     assert "scene 2 audio: The model refused scene 2: it says FAIL." in err
-    final = json.loads(out.strip().splitlines()[-1])
+    final = json.loads(out)
     assert (final["done"], final["failed"], final["status"]) == (1, 1, "failed")
 
 
@@ -119,3 +143,18 @@ def test_ctrl_c_cancels_the_run_and_keeps_finished_assets(
     assert not project.sentences.get(position=3).audio_file
     assert os.path.exists(media / project.sentences.get(position=1).audio_file.name)
     assert django_settings.DATABASES["default"]["NAME"] in worker.env["DATABASE_URL"]
+
+
+@pytest.mark.parametrize(
+    "args", [["generate_all", "1"], ["export", "1"], ["seed_demo"], ["create_api_token", "demo"]]
+)
+def test_it_says_in_one_line_when_the_database_was_never_migrated(tmp_path: Path, args):
+    env = {**os.environ, "STORYBOARD_DATA_DIR": str(tmp_path)}
+    env.pop("DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "not set up" in done.stderr and "manage.py migrate" in done.stderr

@@ -1,7 +1,8 @@
 """Generate a project's missing assets from the command line, following the run live.
 
 Exit codes: 0 every job done, 1 some job failed, 2 bad arguments (or a run already
-in progress), 130 cancelled with Ctrl-C.
+in progress), 130 cancelled with Ctrl-C. With --json, stdout carries only the final JSON and
+progress goes to stderr, so a script can parse stdout whole.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from generation import runs
 from generation.models import STAGE_ORDER, GenerationRun, JobStatus, Origin, RunStatus
 from generation.planner import PlanError, order_stages
-from generation.progress import Progress, run_progress
+from generation.progress import Progress, StageProgress, run_progress
 from projects.models import Project
 
 BAR_WIDTH = 30
@@ -26,19 +27,16 @@ def bad(message: str) -> CommandError:
     return CommandError(message, returncode=2)
 
 
+def not_done(stage: StageProgress) -> list[str]:
+    counts = ((stage.failed, "failed"), (stage.skipped, "skipped"), (stage.cancelled, "cancelled"))
+    return [f"{n} {label}" for n, label in counts if n]
+
+
 def bar_lines(progress: Progress) -> list[str]:
     lines = []
     for name, s in progress.stages.items():
         filled = int(BAR_WIDTH * s.finished / s.total) if s.total else BAR_WIDTH
-        extra = "".join(
-            f"  {n} {label}"
-            for n, label in (
-                (s.failed, "failed"),
-                (s.skipped, "skipped"),
-                (s.cancelled, "cancelled"),
-            )
-            if n
-        )
+        extra = "".join(f"  {e}" for e in not_done(s))
         marker = "▶" if name == progress.current_stage and s.finished < s.total else " "
         lines.append(
             f"{marker} {name:<7}[{'#' * filled}{'-' * (BAR_WIDTH - filled)}] "
@@ -46,6 +44,15 @@ def bar_lines(progress: Progress) -> list[str]:
         )
     lines.append(f"  overall {progress.finished}/{progress.total} ({progress.percent}%)")
     return lines
+
+
+def progress_line(progress: Progress) -> str:
+    """The whole run on one line, for logs: a redrawn block would repeat itself per poll."""
+    parts = [f"overall {progress.finished}/{progress.total} ({progress.percent}%)"]
+    for name, s in progress.stages.items():
+        extra = ", ".join(not_done(s))
+        parts.append(f"{name} {s.finished}/{s.total}" + (f" ({extra})" if extra else ""))
+    return " · ".join(parts)
 
 
 class Command(BaseCommand):
@@ -70,6 +77,13 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print the final progress as JSON")
         parser.add_argument("--poll", type=float, default=0.2, help="Seconds between updates")
 
+    def say(self, message: str, options: dict[str, Any], ending: str | None = None) -> None:
+        """Human-readable lines: on stderr with --json, so stdout stays parseable."""
+        if options["json"]:
+            self.stderr.write(message, style_func=lambda m: m, ending=ending)
+        else:
+            self.stdout.write(message, ending=ending)
+
     def handle(self, *args: Any, **options: Any) -> None:
         if not str(options["project"]).isdigit():
             raise bad(f"Project must be a numeric id, not {options['project']!r}.")
@@ -87,19 +101,20 @@ class Command(BaseCommand):
         except runs.RunInProgress as e:
             raise bad(f"Run {e.run.id} is already in progress for this project.") from None
         if started.run is None:
-            self.stdout.write("Nothing to generate: every requested asset is up to date.")
+            self.say("Nothing to generate: every requested asset is up to date.", options)
             if options["json"]:
                 self.stdout.write(json.dumps({"runId": None, "totalJobs": 0}))
             return
         run = started.run
-        self.stdout.write(
+        self.say(
             f"Run {run.id}: {started.total_jobs} jobs "
-            + ", ".join(f"{k} {v}" for k, v in started.job_counts.items())
+            + ", ".join(f"{k} {v}" for k, v in started.job_counts.items()),
+            options,
         )
         try:
             self.follow(run, options)
         except KeyboardInterrupt:
-            self.stdout.write("\nCancelling… finished assets are kept.")
+            self.say("\nCancelling… finished assets are kept.", options)
             runs.cancel_run(run)
             if options["inline"]:
                 runs.abandon_local_jobs(run)
@@ -116,7 +131,7 @@ class Command(BaseCommand):
             sys.exit(1)
 
     def follow(self, run: GenerationRun, options: dict[str, Any]) -> None:
-        tty = self.stdout.isatty()
+        tty = (self.stderr if options["json"] else self.stdout).isatty()
         shown: list[str] = []
         while True:
             run.refresh_from_db()
@@ -129,11 +144,12 @@ class Command(BaseCommand):
                 else:
                     runs.advance(run.id)
                 run.refresh_from_db()
-            lines = bar_lines(run_progress(run))
+            progress = run_progress(run)
+            lines = bar_lines(progress) if tty else [progress_line(progress)]
             if lines != shown:
                 if tty and shown:
-                    self.stdout.write(f"\x1b[{len(shown)}F\x1b[J", ending="")
-                self.stdout.write("\n".join(lines))
+                    self.say(f"\x1b[{len(shown)}F\x1b[J", options, ending="")
+                self.say("\n".join(lines), options)
                 shown = lines
             if not run.is_active:
                 return
