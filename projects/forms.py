@@ -30,6 +30,9 @@ class ProjectSettingsForm(forms.ModelForm):
     class Meta:
         model = Project
         fields = ["name", "voice", "language", "style_prompt", "width", "height", "fps", "preset"]
+        # The page lists the voices installed for the project's preset in this datalist.
+        widgets = {"voice": forms.TextInput(attrs={"list": "voice-options"})}
+        help_texts = {"voice": "Blank for the preset's default; the list shows what is installed."}
 
 
 class SentenceForm(forms.ModelForm):

@@ -318,6 +318,7 @@ STORYBOARD_SVD_STEPS = env_int("STORYBOARD_SVD_STEPS", 25, minimum=1)
 STORYBOARD_DEVICE = env_choice("STORYBOARD_DEVICE", "auto", ("auto", "cuda", "cpu"))
 STORYBOARD_FREE_MODELS_BETWEEN_STAGES = env_bool("STORYBOARD_FREE_MODELS_BETWEEN_STAGES", False)
 STORYBOARD_HUB_OFFLINE = env_bool("STORYBOARD_HUB_OFFLINE", True)
+STORYBOARD_DRAFT_VOICE = env_str("STORYBOARD_DRAFT_VOICE", "")
 
 # Scripts longer than this are refused with a message rather than split into a
 # project nobody can review (1,000 scenes of ~15 words).

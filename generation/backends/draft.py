@@ -18,6 +18,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from . import neural_voice
 from .base import GeneratedAsset, JobInput, StepCallback
 from .media import audio_duration, new_temp_path, removed_on_error
 
@@ -212,12 +213,18 @@ def write_silence(path: Path, seconds: float) -> None:
 
 
 class DraftSpeechBackend:
-    """Draft narration: espeak-ng if installed, else silence timed to the reading length."""
+    """Draft narration: the project's neural voice if it chose one (opt-in, see neural_voice)
+    and it is installed; else espeak-ng if installed; else silence timed to the reading length."""
 
     def __init__(self, espeak: str | None = None) -> None:
         self.espeak = espeak if espeak is not None else shutil.which("espeak-ng")
 
     def generate(self, job: JobInput, on_step: StepCallback) -> GeneratedAsset:
+        from .registry import setting
+
+        voice = neural_voice.usable(job.voice or str(setting("STORYBOARD_DRAFT_VOICE")))
+        if voice is not None and job.text.strip():
+            return self._speak_neural(voice, job, on_step)
         on_step(0, 1)
         output = new_temp_path(job.work_dir, "audio-", ".wav")
         with removed_on_error(output):
@@ -226,6 +233,19 @@ class DraftSpeechBackend:
                 write_silence(output, reading_seconds(text))
             duration = audio_duration(output)
             on_step(1, 1)
+        return GeneratedAsset(path=output, duration=duration)
+
+    def _speak_neural(
+        self, voice: neural_voice.NeuralVoice, job: JobInput, on_step: StepCallback
+    ) -> GeneratedAsset:
+        from .speech import write_wav
+
+        synth = neural_voice.load(voice)  # once per worker
+        samples = synth.synthesize(job.text, on_step)
+        output = new_temp_path(job.work_dir, "audio-", ".wav")
+        with removed_on_error(output):
+            write_wav(output, samples, synth.sample_rate)
+            duration = audio_duration(output)
         return GeneratedAsset(path=output, duration=duration)
 
     def _speak(self, text: str, job: JobInput, output: Path) -> bool:

@@ -35,6 +35,9 @@ DEFAULTS: dict[str, Any] = {
     "STORYBOARD_DEVICE": "auto",
     "STORYBOARD_FREE_MODELS_BETWEEN_STAGES": False,
     "STORYBOARD_HUB_OFFLINE": True,
+    # The draft narration voice of projects whose `voice` is blank: "" is espeak-ng; a neural
+    # voice's name ("joe") makes it the default, for deployments that accept its licence.
+    "STORYBOARD_DRAFT_VOICE": "",
 }
 
 # The settings each studio backend is built from: part of its cache key.
@@ -198,7 +201,13 @@ def requirements(preset: str) -> list[Requirement]:
 
     items = [Requirement("ffmpeg (imageio-ffmpeg)", _check_ffmpeg)]
     if preset == DRAFT:
-        return [*items, Requirement("narration voice", check_espeak)]
+        from .neural_voice import check_neural_voices
+
+        return [
+            *items,
+            Requirement("narration voice", check_espeak),
+            Requirement("neural voices", check_neural_voices),
+        ]
     items += [
         Requirement(f"speech model {setting('STORYBOARD_TTS_MODEL')}", _check_model(AUDIO, preset)),
         Requirement(
@@ -209,3 +218,58 @@ def requirements(preset: str) -> list[Requirement]:
         label = f"video model {setting('STORYBOARD_SVD_MODEL')}"
         items.append(Requirement(label, _check_model(VIDEOS, preset)))
     return items
+
+
+@dataclass(frozen=True)
+class Voice:
+    """A value a project's `voice` setting can take under a preset, and what it means."""
+
+    name: str
+    label: str
+
+
+def available_voices(preset: str) -> list[Voice]:
+    """The voices really installed for `preset`: what the settings form offers and what a
+    project's `voice` is checked against. The first one ("") is the preset's default."""
+    if preset == STUDIO:
+        return [Voice("", "The speech model's default speaker"), *_studio_speakers()]
+    from . import neural_voice
+    from .espeak import espeak_voices
+
+    default = str(setting("STORYBOARD_DRAFT_VOICE"))
+    voices = [Voice("", _draft_default_label(default))]
+    for voice in neural_voice.NEURAL_VOICES.values():
+        if neural_voice.usable(voice.name):
+            voices.append(Voice(voice.name, f"{voice.label}; {voice.licence_note}"))
+    voices += [Voice(code, f"espeak-ng: {name}") for code, name in espeak_voices()]
+    return voices
+
+
+def _draft_default_label(default: str) -> str:
+    from . import neural_voice
+    from .espeak import espeak_exe
+
+    if neural_voice.usable(default):
+        return f"Default: the neural voice '{default}'"
+    if espeak_exe():
+        return "Default: espeak-ng in the project's language"
+    return "Default: silence timed to the text (espeak-ng is not installed)"
+
+
+def _studio_speakers() -> list[Voice]:
+    """Speakers a local coqui model folder names in its speakers.json; a model named by hub id
+    says which it has only once downloaded and loaded, so none are listed for it."""
+    import json
+    from pathlib import Path
+
+    from .devices import looks_like_path
+
+    model = str(setting("STORYBOARD_TTS_MODEL"))
+    speakers_file = Path(model).expanduser() / "speakers.json"
+    if not looks_like_path(model) or not speakers_file.is_file():
+        return []
+    try:
+        names = json.loads(speakers_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [Voice(str(name), f"Speaker {name}") for name in names]

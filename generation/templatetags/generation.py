@@ -1,6 +1,14 @@
 from django import template
 
+from generation.backends.registry import Voice, available_voices
+
 register = template.Library()
+
+
+@register.simple_tag
+def voice_options(preset: str) -> list[Voice]:
+    """The voices installed for `preset`, for the project settings' voice list."""
+    return available_voices(preset)
 
 
 @register.filter
