@@ -26,13 +26,21 @@ class RunStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     PAUSED = "paused", "Paused"
+    # Pictures made, clips not yet: the creator approves or re-rolls each picture first.
+    REVIEW = "review", "Waiting for review"
     CANCELLING = "cancelling", "Cancelling"
     CANCELLED = "cancelled", "Cancelled"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Finished with errors"
 
 
-ACTIVE_RUN_STATUSES = [RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.PAUSED, RunStatus.CANCELLING]
+ACTIVE_RUN_STATUSES = [
+    RunStatus.QUEUED,
+    RunStatus.RUNNING,
+    RunStatus.PAUSED,
+    RunStatus.REVIEW,
+    RunStatus.CANCELLING,
+]
 
 
 class Origin(models.TextChoices):
@@ -78,6 +86,11 @@ class GenerationRun(models.Model):
     inline = models.BooleanField(default=False)
     # Why the run paused itself (the same error on several jobs in a row).
     pause_reason = models.TextField(blank=True)
+    # Stop at the barrier before clips until the creator has looked at the pictures.
+    review_before_clips = models.BooleanField(default=False)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    # What a scene-level run was asked for ("Scene 4: picture"); empty for a bulk run.
+    label = models.CharField(max_length=200, blank=True)
     created = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -106,6 +119,15 @@ class GenerationRun(models.Model):
         end = self.finished_at or timezone.now()
         return end - self.created
 
+    @property
+    def in_review(self) -> bool:
+        return self.status == RunStatus.REVIEW
+
+    @property
+    def waits_for_review(self) -> bool:
+        """Whether the clips stage must wait for the creator's go."""
+        return self.review_before_clips and self.reviewed_at is None
+
 
 class GenerationJobQuerySet(models.QuerySet["GenerationJob"]):
     def unfinished(self) -> GenerationJobQuerySet:
@@ -130,6 +152,8 @@ class GenerationJob(models.Model):
     stage = models.CharField(max_length=16, choices=Stage.choices)
     status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.PENDING)
     cancel_requested = models.BooleanField(default=False)
+    # A clip of a review run: the creator approved its picture.
+    approved = models.BooleanField(default=False)
     attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     traceback = models.TextField(blank=True)
@@ -169,3 +193,71 @@ class GenerationJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status not in UNFINISHED_JOB_STATUSES
+
+
+class Asset(models.TextChoices):
+    AUDIO = "audio", "Narration"
+    IMAGE = "image", "Picture"
+    VIDEO = "video", "Clip"
+
+
+ASSET_STAGE = {asset: stage for stage, asset in STAGE_ASSET.items()}
+
+
+class TakeQuerySet(models.QuerySet["Take"]):
+    def of(self, sentence: Sentence, asset: str) -> TakeQuerySet:
+        return self.filter(sentence=sentence, asset=asset)
+
+    def current(self, sentence: Sentence, asset: str) -> Take | None:
+        """The take the scene shows now: the one whose file is the scene's."""
+        name = getattr(sentence, f"{asset}_file").name
+        return self.of(sentence, asset).filter(file=name).first() if name else None
+
+
+class Take(models.Model):
+    """One asset a job made, kept with what made it (never overwritten by the next one).
+
+    The scene points at its current take through its file field: restoring a take
+    puts its file back there. Retention deletes old takes nothing points at."""
+
+    sentence = models.ForeignKey(Sentence, models.CASCADE, related_name="takes")
+    asset = models.CharField(max_length=8, choices=Asset.choices)
+    # Relative to MEDIA_ROOT.
+    file = models.CharField(max_length=300)
+    duration = models.FloatField(null=True, blank=True)
+    preset = models.CharField(max_length=16)
+    model = models.CharField(max_length=300, blank=True)
+    seed = models.BigIntegerField(null=True, blank=True)
+    text = models.TextField(blank=True)
+    prompt = models.TextField(blank=True)
+    style = models.CharField(max_length=500, blank=True)
+    voice = models.CharField(max_length=100, blank=True)
+    language = models.CharField(max_length=16, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    fps = models.PositiveIntegerField(null=True, blank=True)
+    camera_movement = models.CharField(max_length=16, blank=True)
+    motion_strength = models.FloatField(null=True, blank=True)
+    # A clip is made from one picture and one narration.
+    image_take = models.ForeignKey(
+        "self", models.SET_NULL, null=True, blank=True, related_name="clips_of_image"
+    )
+    audio_take = models.ForeignKey(
+        "self", models.SET_NULL, null=True, blank=True, related_name="clips_of_audio"
+    )
+    run = models.ForeignKey(GenerationRun, models.SET_NULL, null=True, blank=True, related_name="+")
+    job = models.ForeignKey(GenerationJob, models.SET_NULL, null=True, blank=True, related_name="+")
+    created = models.DateTimeField(default=timezone.now)
+
+    objects = TakeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [models.Index(fields=["sentence", "asset", "created"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_asset_display()} take {self.id} of scene {self.sentence_id}"
+
+    @property
+    def is_current(self) -> bool:
+        return getattr(self.sentence, f"{self.asset}_file").name == self.file

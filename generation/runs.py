@@ -27,7 +27,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from generation import claims, notify
+from generation import claims, notify, takes
 from generation.backends.base import (
     Backend,
     BackendError,
@@ -83,6 +83,8 @@ def start_run(
     only: set[tuple[int, str]] | None = None,
     retry_of: GenerationRun | None = None,
     inline: bool = False,
+    review_before_clips: bool = False,
+    label: str = "",
 ) -> StartedRun:
     """Plan every job and queue the first stage. Raises RunInProgress, PlanError."""
     stages = list(stages)
@@ -108,6 +110,9 @@ def start_run(
                     started_by=user if getattr(user, "is_authenticated", False) else None,
                     retry_of=retry_of,
                     inline=inline,
+                    review_before_clips=review_before_clips
+                    and {Stage.IMAGES, Stage.VIDEOS} <= set(stages),
+                    label=label,
                 )
         except IntegrityError:
             raise RunInProgress(project.runs.active().get()) from None
@@ -153,7 +158,7 @@ def advance(run_id: int) -> None:
     """
     with transaction.atomic():
         run = GenerationRun.objects.select_for_update().get(id=run_id)
-        if not run.is_active or run.status == RunStatus.PAUSED:
+        if not run.is_active or run.status in (RunStatus.PAUSED, RunStatus.REVIEW):
             return
         jobs = run.jobs.all()
         if jobs.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).exists():
@@ -163,6 +168,9 @@ def advance(run_id: int) -> None:
                 pending = jobs.filter(stage=stage, status=JobStatus.PENDING)
                 if stage == Stage.VIDEOS:
                     skip_videos_without_inputs(run)
+                    if run.waits_for_review and pending.exists():
+                        stop_for_review(run)
+                        return
                 job_ids = list(pending.values_list("id", flat=True))
                 if not job_ids:
                     continue
@@ -178,6 +186,13 @@ def advance(run_id: int) -> None:
         finish(run)
 
 
+def stop_for_review(run: GenerationRun) -> None:
+    """Pictures made: wait, before the costly clips, for the creator to look at them."""
+    run.status = RunStatus.REVIEW
+    run.save(update_fields=["status"])
+    notify.run_changed(run)
+
+
 def skip_videos_without_inputs(run: GenerationRun) -> None:
     """Clips whose picture or narration failed or is missing end skipped, with the reason."""
     waiting = run.jobs.filter(stage=Stage.VIDEOS, status=JobStatus.PENDING)
@@ -187,7 +202,13 @@ def skip_videos_without_inputs(run: GenerationRun) -> None:
         ("audio", "audio_file", NO_AUDIO),
     ):
         stage = Stage.IMAGES if asset == "image" else Stage.AUDIO
-        failed_here = run.jobs.filter(stage=stage).exclude(status=JobStatus.SUCCEEDED)
+        # A scene re-rolled in this run has several picture jobs: one that worked is enough.
+        made = run.jobs.filter(stage=stage, status=JobStatus.SUCCEEDED).values("sentence")
+        failed_here = (
+            run.jobs.filter(stage=stage)
+            .exclude(status=JobStatus.SUCCEEDED)
+            .exclude(sentence__in=made)
+        )
         waiting.filter(sentence__in=failed_here.values("sentence")).update(
             status=JobStatus.SKIPPED,
             error=f"Skipped: this scene's {asset} was not made in this run.",
@@ -237,7 +258,8 @@ def cancel_run(run: GenerationRun) -> bool:
     """
     with transaction.atomic():
         updated = GenerationRun.objects.filter(
-            id=run.id, status__in=[RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.PAUSED]
+            id=run.id,
+            status__in=[RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.PAUSED, RunStatus.REVIEW],
         ).update(status=RunStatus.CANCELLING)
         if not updated:
             return False
@@ -448,8 +470,8 @@ def build_input(job: GenerationJob, work_dir: Path) -> JobInput:
         fps=project.fps,
         camera_movement=sentence.camera_movement,
         motion_strength=sentence.motion_strength,
-        # Stable per scene so regenerating an unchanged prompt gives the same picture.
-        seed=sentence.id,
+        # The scene's own seed: the same seed and inputs give the same picture again.
+        seed=sentence.seed,
         work_dir=work_dir,
         audio_path=media / sentence.audio_file.name if sentence.audio_file else None,
         audio_duration=sentence.audio_duration,
@@ -544,9 +566,6 @@ def record_asset(job: GenerationJob, asset: GeneratedAsset) -> None:
     relative = f"projects/{sentence.project_id}/scenes/{sentence.id}/{name}"
     final = Path(settings.MEDIA_ROOT) / relative
     final.parent.mkdir(parents=True, exist_ok=True)
-    # Only this job writes this asset of this scene (one active run per project, one
-    # attempt at a time), so the file it started from is still the scene's.
-    old = getattr(sentence, f"{field}_file").name
     flag = dirty.flag_name(field)
     changes: dict[str, Any] = {
         f"{field}_file": relative,
@@ -568,9 +587,10 @@ def record_asset(job: GenerationJob, asset: GeneratedAsset) -> None:
                 raise JobCancelled()
         if not Sentence.objects.filter(id=sentence.id).update(**changes):
             raise SceneDeleted()
+        takes.record(job, relative, asset.duration)
         os.replace(asset.path, final)
-        if old and old != relative:
-            transaction.on_commit(lambda: Path(settings.MEDIA_ROOT, old).unlink(missing_ok=True))
+    # The asset it replaced stays, as a take; only retention deletes old takes.
+    takes.prune(sentence.id, field)
     job.status = JobStatus.SUCCEEDED
     notify.job_changed(job)
 

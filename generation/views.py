@@ -62,19 +62,46 @@ def parse_body(request: AuthedRequest, with_stages: bool) -> tuple[list[str] | N
     return stages, skip_clean
 
 
+def review_flag(request: AuthedRequest) -> bool:
+    """`reviewBeforeClips` of a body parse_body has already found to be a JSON object."""
+    if not request.body.strip():
+        return False
+    review = json.loads(request.body).get("reviewBeforeClips", False)
+    if not isinstance(review, bool):
+        raise BadRequest("reviewBeforeClips must be true or false.")
+    return review
+
+
 def progress_payload(run: GenerationRun) -> dict:
+    from generation.scenes import review_json
+
     return {
         **run_progress(run).as_json(),
+        "label": run.label,
         "pauseReason": run.pause_reason,
+        "reviewBeforeClips": run.review_before_clips,
+        "review": review_json(run) if run.is_active and run.waits_for_review else None,
         "errors": job_errors(run),
     }
 
 
 def start(
-    request: AuthedRequest, project: Project, stages: list[str], skip_clean: bool, origin: str
+    request: AuthedRequest,
+    project: Project,
+    stages: list[str],
+    skip_clean: bool,
+    origin: str,
+    review: bool = False,
 ) -> JsonResponse:
     try:
-        started = runs.start_run(project, stages, skip_clean, origin=origin, user=request.user)
+        started = runs.start_run(
+            project,
+            stages,
+            skip_clean,
+            origin=origin,
+            user=request.user,
+            review_before_clips=review,
+        )
     except PlanError as e:
         return json_error(400, str(e))
     except runs.RunInProgress as e:
@@ -105,10 +132,11 @@ def api_generate_all(request: AuthedRequest, project_id: int) -> HttpResponse:
     project = load_api_project(request, project_id)
     try:
         stages, skip_clean = parse_body(request, with_stages=True)
+        review = review_flag(request)
     except BadRequest as e:
         return json_error(400, str(e))
     return start(
-        request, project, STAGE_ORDER if stages is None else stages, skip_clean, Origin.API
+        request, project, STAGE_ORDER if stages is None else stages, skip_clean, Origin.API, review
     )
 
 
@@ -188,8 +216,16 @@ def generate(request: AuthedRequest, project_id: int) -> HttpResponse:
             request, project, status=400, toolbar_error="Choose what to generate."
         )
     skip_clean = request.POST.get("skip_clean") == "on"
+    review = request.POST.get("review") == "on"
     try:
-        started = runs.start_run(project, stages, skip_clean, origin=Origin.PAGE, user=request.user)
+        started = runs.start_run(
+            project,
+            stages,
+            skip_clean,
+            origin=Origin.PAGE,
+            user=request.user,
+            review_before_clips=review,
+        )
     except runs.RunInProgress:
         return toolbar_response(
             request, project, 409, toolbar_error="A run is already in progress."

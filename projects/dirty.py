@@ -11,6 +11,7 @@ VIDEO = "video"
 SENTENCE_FIELD_DIRTIES: dict[str, frozenset[str]] = {
     "text": frozenset({AUDIO, VIDEO}),
     "image_prompt": frozenset({IMAGE, VIDEO}),
+    "seed": frozenset({IMAGE, VIDEO}),
     "camera_movement": frozenset({VIDEO}),
     "motion_strength": frozenset({VIDEO}),
 }

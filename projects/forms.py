@@ -1,7 +1,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from projects.models import Project, Sentence
+from projects.models import MAX_SEED, Project, Sentence
 from projects.script import ScriptError, split_script
 
 
@@ -36,9 +36,17 @@ class ProjectSettingsForm(forms.ModelForm):
 
 
 class SentenceForm(forms.ModelForm):
+    # Left out (an older form, a script), the seed stays as it is.
+    seed = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_SEED,
+        help_text="The picture's seed: the same seed and prompt give the same picture.",
+    )
+
     class Meta:
         model = Sentence
-        fields = ["text", "image_prompt", "camera_movement", "motion_strength"]
+        fields = ["text", "image_prompt", "seed", "camera_movement", "motion_strength"]
         widgets = {
             "text": forms.Textarea(attrs={"rows": 3}),
             "image_prompt": forms.Textarea(attrs={"rows": 3}),
@@ -50,6 +58,10 @@ class SentenceForm(forms.ModelForm):
         if not text:
             raise ValidationError("A scene needs some text to narrate.")
         return text
+
+    def clean_seed(self) -> int:
+        seed = self.cleaned_data.get("seed")
+        return self.instance.seed if seed is None else seed
 
 
 class SentenceAddForm(forms.Form):

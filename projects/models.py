@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from django.conf import settings
@@ -105,6 +106,18 @@ class SentenceQuerySet(models.QuerySet["Sentence"]):
         return self.filter(Q(**{dirty.flag_name(asset): True}) | Q(**{f"{asset}_file": ""}))
 
 
+# Seeds stay below 2**31: every backend's generator (torch, numpy) takes them.
+MAX_SEED = 2**31 - 1
+
+
+def new_seed(than: int | None = None) -> int:
+    """A random picture seed, different from `than`."""
+    while True:
+        seed = secrets.randbelow(MAX_SEED + 1)
+        if seed != than:
+            return seed
+
+
 def asset_path(sentence: Sentence, filename: str) -> str:
     return f"projects/{sentence.project_id}/scenes/{sentence.id}/{filename}"
 
@@ -124,6 +137,11 @@ class Sentence(models.Model):
     )
     motion_strength = models.FloatField(
         default=0.5, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+    # The picture's seed: the same seed and inputs give the same picture again, and a
+    # re-roll is a new seed. Scenes made before seeds were a field keep their id.
+    seed = models.PositiveBigIntegerField(
+        default=new_seed, validators=[MaxValueValidator(MAX_SEED)]
     )
     audio_file = models.FileField(upload_to=asset_path, max_length=300, blank=True)
     audio_duration = models.FloatField(null=True, blank=True)
@@ -173,6 +191,10 @@ class Sentence(models.Model):
             update_fields.append("revision")
         self.save(update_fields=update_fields)
         return assets
+
+    def reroll(self) -> set[str]:
+        """A new seed: the picture (and so its clip) is out of date."""
+        return self.apply_edit(seed=new_seed(than=self.seed))
 
     def move(self, direction: str) -> None:
         """Swap places with the previous or next scene."""

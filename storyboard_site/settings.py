@@ -296,6 +296,9 @@ LIVE_POLL_SECONDS = env_float("LIVE_POLL_SECONDS", 2.0 if REDIS_URL else 0.1)
 JOB_HEARTBEAT_SECONDS = env_float("JOB_HEARTBEAT_SECONDS", 2.0)
 JOB_STALE_AFTER = env_float("JOB_STALE_AFTER", 30.0)
 JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3, minimum=1)
+# Takes kept per asset of a scene (older ones are deleted with their files, never the
+# scene's current asset nor while an export is in progress); 0 keeps every take.
+STORYBOARD_KEEP_TAKES = env_int("STORYBOARD_KEEP_TAKES", 10, minimum=0)
 REAPER_INTERVAL_SECONDS = env_int("REAPER_INTERVAL_SECONDS", 10, minimum=1)
 # A run pauses itself when this many jobs in a row fail with the same error (0: never).
 RUN_PAUSE_AFTER_FAILURES = env_int("RUN_PAUSE_AFTER_FAILURES", 3, minimum=0)

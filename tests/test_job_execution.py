@@ -4,7 +4,7 @@ from pathlib import Path
 
 from generation import runs
 from generation.backends.base import GeneratedAsset, JobInput
-from generation.models import GenerationJob, JobStatus, RunStatus
+from generation.models import GenerationJob, JobStatus, RunStatus, Take
 from projects.models import Sentence
 
 
@@ -36,7 +36,7 @@ def test_it_never_runs_a_job_twice(project):
     assert not runs.claim(job.id)
 
 
-def test_it_replaces_the_previous_asset_only_once_the_new_one_is_recorded(
+def test_it_keeps_the_previous_asset_as_a_take_once_the_new_one_is_recorded(
     project, media: Path, django_capture_on_commit_callbacks
 ):
     run = runs.start_run(project, ["images"]).run
@@ -48,7 +48,11 @@ def test_it_replaces_the_previous_asset_only_once_the_new_one_is_recorded(
         runs.execute_job(job.id)
     scene = Sentence.objects.get(id=job.sentence_id)
     assert scene.image_file.name.startswith(f"projects/{project.id}/scenes/{scene.id}/image-")
-    assert not old.exists()
+    # Takes, not overwrites: the picture it replaced stays, restorable.
+    assert old.read_text() == "old picture"
+    takes = Take.objects.filter(sentence=scene, asset="image")
+    assert [t.file for t in takes] == [scene.image_file.name, "old.png"]
+    assert takes[0].job_id == job.id and takes[0].seed == scene.seed
 
 
 def test_it_keeps_the_asset_but_leaves_the_scene_dirty_if_edited_meanwhile(project, monkeypatch):
