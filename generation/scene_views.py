@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -20,19 +18,6 @@ from generation.views import BadRequest, api_login_required, json_error, toolbar
 from projects.models import Sentence
 from projects.views import load_sentence, row_context
 from storyboard_site.http import AuthedRequest
-
-
-def json_404(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Another user's (or no) project, scene or take: the API's JSON 404."""
-
-    @wraps(view)
-    def wrapper(request: AuthedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except Http404:
-            return json_error(404, "Not found: no such project, scene or take of yours.")
-
-    return wrapper
 
 
 def json_object(request: AuthedRequest) -> dict[str, Any]:
@@ -73,7 +58,6 @@ def started_message(result: SceneRun) -> str:
 
 
 @api_login_required
-@json_404
 @require_POST
 def api_regenerate(request: AuthedRequest, project_id: int, sentence_id: int) -> HttpResponse:
     sentence = load_sentence(request, project_id, sentence_id)
@@ -89,7 +73,6 @@ def api_regenerate(request: AuthedRequest, project_id: int, sentence_id: int) ->
 
 
 @api_login_required
-@json_404
 @require_POST
 def api_reroll(request: AuthedRequest, project_id: int, sentence_id: int) -> HttpResponse:
     sentence = load_sentence(request, project_id, sentence_id)
@@ -101,7 +84,6 @@ def api_reroll(request: AuthedRequest, project_id: int, sentence_id: int) -> Htt
 
 
 @api_login_required
-@json_404
 @require_GET
 def api_takes(request: AuthedRequest, project_id: int, sentence_id: int) -> HttpResponse:
     sentence = load_sentence(request, project_id, sentence_id)
@@ -122,7 +104,6 @@ def scene_state(sentence: Sentence) -> dict[str, Any]:
 
 
 @api_login_required
-@json_404
 @require_POST
 def api_restore(
     request: AuthedRequest, project_id: int, sentence_id: int, take_id: int
@@ -137,7 +118,6 @@ def api_restore(
 
 
 @api_login_required
-@json_404
 @require_POST
 def api_approve(request: AuthedRequest, project_id: int, sentence_id: int) -> HttpResponse:
     sentence = load_sentence(request, project_id, sentence_id)
@@ -156,7 +136,6 @@ def api_approve(request: AuthedRequest, project_id: int, sentence_id: int) -> Ht
 
 
 @api_login_required
-@json_404
 @require_POST
 def api_continue(request: AuthedRequest, project_id: int) -> HttpResponse:
     from generation.views import load_api_project

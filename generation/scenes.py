@@ -21,6 +21,7 @@ from generation import notify, runs
 from generation.models import (
     ASSET_STAGE,
     STAGE_ORDER,
+    UNFINISHED_JOB_STATUSES,
     Asset,
     GenerationJob,
     GenerationRun,
@@ -192,6 +193,16 @@ def approve(run: GenerationRun, sentence: Sentence, approved: bool = True) -> No
         run = GenerationRun.objects.select_for_update().get(id=run.id)
         if not (run.is_active and run.waits_for_review) or run.status == RunStatus.CANCELLING:
             raise SceneActionRefused("No run is waiting for review of its pictures.")
+        making = run.jobs.filter(
+            sentence=sentence,
+            stage__in=[Stage.AUDIO, Stage.IMAGES],
+            status__in=UNFINISHED_JOB_STATUSES,
+        )
+        if making.exists():
+            raise SceneActionRefused(
+                f"Scene {sentence.position}'s picture is still being made: approve it once "
+                "you have seen it."
+            )
         changed = run.jobs.filter(
             sentence=sentence, stage=Stage.VIDEOS, status=JobStatus.PENDING
         ).update(approved=approved, updated=timezone.now())

@@ -4,7 +4,7 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -23,13 +23,17 @@ def json_error(status: int, message: str, **extra: Any) -> JsonResponse:
 
 
 def api_login_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Like login_required, but answers a script with JSON 401 instead of a login page."""
+    """Like login_required, but answers a script with JSON 401 instead of a login page
+    (and with JSON 404 for what isn't there, or isn't theirs)."""
 
     @wraps(view)
     def wrapper(request: AuthedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:
             return json_error(401, "Authentication required: log in first.")
-        return view(request, *args, **kwargs)
+        try:
+            return view(request, *args, **kwargs)
+        except Http404:
+            return json_error(404, "Not found: no such project (scene, take) of yours.")
 
     return wrapper
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from accounts.models import ApiToken
 from generation.models import GenerationRun
-from projects.models import Project
+from projects.models import Project, Sentence
 
 SPEC = json.loads((Path(__file__).parent.parent / "generation" / "openapi.json").read_text())
 OPERATIONS = [
@@ -62,7 +62,12 @@ def test_it_never_fails_or_touches_another_users_project(user, make_project, oth
     @given(st.sampled_from(OPERATIONS), ids, bodies, content_types, auth)
     def check(operation, project_id, body, content_type, authorization):  # type: ignore[no-untyped-def]
         path, method = operation
-        url = path.replace("{project_id}", str(project_id))
+        scene = Sentence.objects.filter(project_id=project_id).values_list("id", flat=True).first()
+        url = (
+            path.replace("{project_id}", str(project_id))
+            .replace("{sentence_id}", str(scene or project_id))
+            .replace("{take_id}", str(project_id))
+        )
         c = Client()
         headers = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
         if method == "GET":
