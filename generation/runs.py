@@ -35,6 +35,7 @@ from generation.backends.base import (
     JobCancelled,
     JobInput,
 )
+from generation.backends.verify import verify_asset
 from generation.models import (
     STAGE_ASSET,
     STAGE_ORDER,
@@ -394,6 +395,7 @@ def execute_job(job_id: int) -> None:
         job.input_revision = job.sentence.revision
         backend = load_backend(job.stage, job.run.project.preset)
         asset = backend.generate(job_input, StepReporter(job))
+        verify_asset(job_input, asset)
         record_asset(job, asset)
     except JobCancelled:
         end_job(job, JobStatus.CANCELLED, "")

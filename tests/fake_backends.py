@@ -8,16 +8,24 @@ process behaves the same way the test expects:
 - anything else: two instant steps.
 
 Each call appends a line to MEDIA_ROOT/calls.log so tests can count how often a job
-really ran to completion.
+really ran to completion. What it makes is real media of the job's size and length (the
+engine verifies every asset before recording it): 1.5 s of silence, a plain picture, and a
+clip as long as the narration, encoded once per process and copied.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+import shutil
+import subprocess
+import tempfile
 import time
+import wave
 from pathlib import Path
 
 from django.conf import settings
+from PIL import Image
 
 from generation.backends.base import (
     BackendError,
@@ -26,6 +34,7 @@ from generation.backends.base import (
     StepCallback,
     SystemicBackendError,
 )
+from generation.backends.media import DEFAULT_CLIP_SECONDS, clip_output_args, ffmpeg_exe
 
 SUFFIX = {"audio": ".wav", "images": ".png", "videos": ".mp4"}
 
@@ -53,6 +62,7 @@ class FakeBackend:
             if "FAIL" in job.text:
                 raise BackendError(f"The model refused scene {job.position}: it says FAIL.")
             on_step(steps, steps)
+        write_real(self.stage, job, path)
         log = Path(settings.MEDIA_ROOT) / "calls.log"
         with open(log, "a") as f:
             f.write(f"{self.stage} {job.sentence_id} {os.getpid()}\n")
@@ -61,3 +71,36 @@ class FakeBackend:
 
 def make_backend(stage: str, preset: str) -> FakeBackend:
     return FakeBackend(stage)
+
+
+AUDIO_SECONDS = 1.5
+
+
+def write_real(stage: str, job: JobInput, path: Path) -> None:
+    if stage == "audio":
+        with wave.open(str(path), "wb") as wav:
+            wav.setnchannels(1)
+            wav.setsampwidth(2)
+            wav.setframerate(8000)
+            wav.writeframes(b"\0\0" * int(AUDIO_SECONDS * 8000))
+    elif stage == "images":
+        Image.new("RGB", (job.width, job.height), (90, 120, 160)).save(path, format="PNG")
+    else:
+        seconds = job.audio_duration or DEFAULT_CLIP_SECONDS
+        shutil.copyfile(clip(job.width, job.height, job.fps, seconds), path)
+
+
+@functools.cache
+def clip(width: int, height: int, fps: int, seconds: float) -> Path:
+    """A real scene clip of this size and length, made once per process."""
+    path = Path(tempfile.mkdtemp(prefix="fake-clip-")) / "clip.mp4"
+    frames = max(1, round(seconds * fps))
+    subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+         "-f", "lavfi", "-i", f"color=c=gray:s={width}x{height}:r={fps}",
+         "-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo",
+         "-frames:v", str(frames), "-t", f"{frames / fps:.6f}",
+         *clip_output_args(width, height, fps), str(path)],
+        check=True,
+    )  # fmt: skip
+    return path

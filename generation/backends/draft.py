@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import colorsys
 import functools
+import io
 import logging
 import random
 import shutil
@@ -20,7 +21,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from . import neural_voice
 from .base import GeneratedAsset, JobInput, StepCallback
-from .media import audio_duration, new_temp_path, removed_on_error
+from .media import new_temp_path, removed_on_error, run_child
 
 logger = logging.getLogger(__name__)
 
@@ -203,13 +204,14 @@ class StoryboardCardBackend:
         return GeneratedAsset(path=output)
 
 
-def write_silence(path: Path, seconds: float) -> None:
+def write_silence(path: Path, seconds: float) -> float:
     frames = round(seconds * SILENT_SAMPLE_RATE)
     with wave.open(str(path), "wb") as wav:
         wav.setnchannels(1)
         wav.setsampwidth(2)
         wav.setframerate(SILENT_SAMPLE_RATE)
         wav.writeframes(b"\0\0" * frames)
+    return frames / SILENT_SAMPLE_RATE
 
 
 class DraftSpeechBackend:
@@ -229,10 +231,13 @@ class DraftSpeechBackend:
         output = new_temp_path(job.work_dir, "audio-", ".wav")
         with removed_on_error(output):
             text = job.text.strip()
-            if not (self.espeak and text and self._speak(text, job, output)):
-                write_silence(output, reading_seconds(text))
-            duration = audio_duration(output)
+            speech = self._speak(text, job) if self.espeak and text else None
+            if speech is None:
+                duration = write_silence(output, reading_seconds(text))
+            else:
+                duration = write_pcm_wav(output, *speech)
             on_step(1, 1)
+        # What was made, not what the file says: the engine checks the file against it.
         return GeneratedAsset(path=output, duration=duration)
 
     def _speak_neural(
@@ -245,19 +250,22 @@ class DraftSpeechBackend:
         output = new_temp_path(job.work_dir, "audio-", ".wav")
         with removed_on_error(output):
             write_wav(output, samples, synth.sample_rate)
-            duration = audio_duration(output)
-        return GeneratedAsset(path=output, duration=duration)
+        # What was made, not what the file says: the engine checks the file against it.
+        return GeneratedAsset(path=output, duration=len(samples) / synth.sample_rate)
 
-    def _speak(self, text: str, job: JobInput, output: Path) -> bool:
+    def _speak(self, text: str, job: JobInput) -> tuple[wave._wave_params, bytes] | None:
+        """espeak-ng's speech as (WAV parameters, samples), read from its stdout so that
+        writing the file is Python's job: a full disk then raises, where `espeak-ng -w`
+        writes short and exits 0."""
         assert self.espeak is not None
         # The project's voice may name a model speaker espeak doesn't know: then try the
         # language alone, then espeak's default voice.
         voices = [v for v in dict.fromkeys([job.voice, job.language]) if v] + [""]
         for voice in voices:
-            command = [self.espeak, "-w", str(output)] + (["-v", voice] if voice else [])
+            command = [self.espeak, "--stdout"] + (["-v", voice] if voice else [])
             try:
                 # Text on stdin: a sentence starting with "-" must not read as an option.
-                result = subprocess.run(
+                result = run_child(
                     command,
                     input=text.encode("utf-8"),
                     capture_output=True,
@@ -266,11 +274,35 @@ class DraftSpeechBackend:
                 )
             except (OSError, subprocess.TimeoutExpired) as error:
                 logger.warning("espeak-ng failed (%s); using a silent narration track.", error)
-                return False
-            if result.returncode == 0 and output.stat().st_size > 44:
-                return True
+                return None
+            if result.returncode == 0 and (speech := read_streamed_wav(result.stdout)):
+                return speech
         logger.warning("espeak-ng could not speak this text; using a silent narration track.")
-        return False
+        return None
+
+
+def read_streamed_wav(data: bytes) -> tuple[wave._wave_params, bytes] | None:
+    """Parameters and samples of a WAV written to a pipe: its header cannot know the length
+    (espeak-ng puts a huge placeholder there), so the samples are whatever follows it."""
+    try:
+        with wave.open(io.BytesIO(data), "rb") as wav:
+            params = wav.getparams()
+            samples = wav.readframes(wav.getnframes())
+    except (wave.Error, EOFError):
+        return None
+    frame = params.sampwidth * params.nchannels
+    samples = samples[: len(samples) - len(samples) % frame]
+    return (params, samples) if samples else None
+
+
+def write_pcm_wav(path: Path, params: wave._wave_params, samples: bytes) -> float:
+    """Write the samples as a WAV; returns its length in seconds. Raises on a short write."""
+    with open(path, "wb") as f, wave.open(f, "wb") as wav:
+        wav.setnchannels(params.nchannels)
+        wav.setsampwidth(params.sampwidth)
+        wav.setframerate(params.framerate)
+        wav.writeframes(samples)
+    return len(samples) / (params.sampwidth * params.nchannels) / params.framerate
 
 
 def check_espeak() -> str:

@@ -18,6 +18,7 @@ import wave
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .base import BackendError, StepCallback
 
@@ -140,6 +141,11 @@ def removed_on_error(path: Path) -> Iterator[Path]:
     except BaseException:
         path.unlink(missing_ok=True)
         raise
+
+
+def run_child(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[Any]:
+    """subprocess.run for the encoders and voices a job starts."""
+    return subprocess.run(command, **kwargs)
 
 
 class FfmpegRun:
