@@ -6,7 +6,7 @@ from accounts.models import ApiToken
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "user", "hint", "created", "last_used"]
+    list_display = ["name", "user", "read_only", "hint", "created", "last_used"]
     search_fields = ["name", "user__username"]
     raw_id_fields = ["user"]
     readonly_fields = ["hint", "created", "last_used"]

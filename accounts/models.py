@@ -33,6 +33,9 @@ class ApiToken(models.Model):
     hint = models.CharField(max_length=12, editable=False)
     created = models.DateTimeField(default=timezone.now)
     last_used = models.DateTimeField(null=True, blank=True, editable=False)
+    read_only = models.BooleanField(
+        default=False, help_text="Only reads (GET): can't start, cancel or export anything."
+    )
 
     objects = ApiTokenQuerySet.as_manager()
 

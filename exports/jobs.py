@@ -22,6 +22,7 @@ from exports.models import Export, ExportStatus
 from generation import claims
 from generation.backends.base import BackendError
 from generation.models import JobStatus
+from projects.media import secret_part
 from projects.models import Project, Sentence
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,8 @@ def output_path(export: Export, attempt: int | None = None) -> tuple[Path, str]:
     # neither overwrite nor delete its film.
     attempt = export.attempts if attempt is None else attempt
     suffix = f"-{attempt}" if attempt > 1 else ""
-    relative = f"projects/{export.project_id}/exports/export-{export.id}{suffix}.mp4"
+    secret = secret_part("export", export.id, attempt)
+    relative = f"projects/{export.project_id}/exports/export-{export.id}{suffix}-{secret}.mp4"
     return Path(settings.MEDIA_ROOT) / relative, relative
 
 

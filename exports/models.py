@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from generation import claims, notify
@@ -123,6 +124,10 @@ class Export(models.Model):
             "options": self.options,
             "progress": {"step": self.step, "total": self.total_steps, "percent": self.percent},
             "file": self.url or None,
+            # The same film for a script with an API token (media URLs need a session).
+            "download": (
+                reverse("api-export-file", args=[self.project_id, self.id]) if self.file else None
+            ),
             "duration": self.duration,
             "size": self.size,
             "method": self.method or None,

@@ -10,6 +10,7 @@ urlpatterns = [
     path(
         f"{api}/exports/<int:export_id>/cancel", views.api_cancel_export, name="api-cancel-export"
     ),
+    path(f"{api}/exports/<int:export_id>/file", views.api_export_file, name="api-export-file"),
     path("projects/<int:project_id>/export/", views.export, name="export"),
     path(
         "projects/<int:project_id>/exports/<int:export_id>/cancel/",

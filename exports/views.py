@@ -1,17 +1,23 @@
-import json
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from exports.jobs import problem_of, scene_problems
 from exports.models import Export, ExportInProgress
-from generation.views import api_login_required, json_error, load_api_project
+from projects import media
 from projects.models import Project, Sentence
-from projects.views import load_project
-from storyboard_site.http import AuthedRequest
+from storyboard_site.http import (
+    ApiError,
+    AuthedRequest,
+    api_login_required,
+    json_error,
+    load_project,
+    read_json_object,
+)
 
 PANEL = "projects/storyboard.html#export-panel"
 RECENT_EXPORTS = 10
@@ -46,27 +52,19 @@ def panel_context(project: Project, sentences: list[Sentence] | None = None) -> 
     }
 
 
-class BadRequest(ValueError):
-    pass
+OPTIONS = {"captions": False, "fades": False, "standins": True}
 
 
-def parse_options(body: bytes) -> dict[str, bool]:
-    if not body.strip():
-        return {"captions": False, "fades": False, "standins": True}
-    try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise BadRequest("The request body is not valid JSON.") from None
-    if not isinstance(data, dict):
-        raise BadRequest("The request body must be a JSON object.")
-    unknown = set(data) - {"captions", "fades", "standins"}
+def parse_options(request: AuthedRequest) -> dict[str, bool]:
+    data = read_json_object(request)
+    unknown = set(data) - set(OPTIONS)
     if unknown:
-        raise BadRequest(f"Unknown option(s): {', '.join(sorted(unknown))}.")
-    options = {"captions": False, "fades": False, "standins": True}
+        raise ApiError(400, f"Unknown option(s): {', '.join(sorted(unknown))}.")
+    options = dict(OPTIONS)
     for name in options:
         if name in data:
             if not isinstance(data[name], bool):
-                raise BadRequest(f"{name} must be true or false.")
+                raise ApiError(400, f"{name} must be true or false.")
             options[name] = data[name]
     return options
 
@@ -82,11 +80,8 @@ def not_ready(project: Project) -> list[dict[str, Any]]:
 @api_login_required
 @require_POST
 def api_export(request: AuthedRequest, project_id: int) -> HttpResponse:
-    project = load_api_project(request, project_id)
-    try:
-        options = parse_options(request.body)
-    except BadRequest as e:
-        return json_error(400, str(e))
+    project = load_project(request, project_id)
+    options = parse_options(request)
     if not project.sentences.exists():
         return json_error(400, "This project has no scenes to export.")
     if not options["standins"] and (scenes := not_ready(project)):
@@ -110,18 +105,29 @@ def api_export(request: AuthedRequest, project_id: int) -> HttpResponse:
 @api_login_required
 @require_GET
 def api_exports(request: AuthedRequest, project_id: int) -> HttpResponse:
-    project = load_api_project(request, project_id)
+    project = load_project(request, project_id)
     return JsonResponse({"exports": [e.as_json() for e in Export.objects.filter(project=project)]})
 
 
 @api_login_required
 @require_POST
 def api_cancel_export(request: AuthedRequest, project_id: int, export_id: int) -> HttpResponse:
-    project = load_api_project(request, project_id)
+    project = load_project(request, project_id)
     export = get_object_or_404(Export.objects.filter(project=project), id=export_id)
     if not export.request_cancel():
         return json_error(409, "This export has already ended.", export=export.as_json())
     return JsonResponse(export.as_json(), status=202)
+
+
+@api_login_required
+@require_GET
+def api_export_file(request: AuthedRequest, project_id: int, export_id: int) -> HttpResponseBase:
+    """The finished film, for a script with an API token (media URLs need a session)."""
+    project = load_project(request, project_id)
+    export = get_object_or_404(Export.objects.filter(project=project), id=export_id)
+    if not export.file:
+        raise ApiError(404, "This export has no film: it hasn't finished, or it failed.")
+    return media.serve(request, export.file)
 
 
 # The storyboard page's export panel ----------------------------------------

@@ -102,10 +102,18 @@ class LiveState:
 
     @classmethod
     def from_page(cls, query: dict[str, str]) -> LiveState:
+        # The page's own values, but anyone can open the socket with anything: a value
+        # that isn't a run id or an aware time is ignored (the page then gets everything).
         run = query.get("run", "")
-        rendered = parse_datetime(query.get("since", ""))
+        try:
+            rendered = parse_datetime(query.get("since", ""))
+        except ValueError:  # well-formed but impossible, such as February 30th
+            rendered = None
+        if rendered is not None and timezone.is_naive(rendered):
+            rendered = None
+        run_id = int(run) if run.isascii() and run.isdigit() else None
         return cls(
-            run_id=int(run) if run.isdigit() else None,
+            run_id=run_id if run_id is not None and run_id < 2**63 else None,
             run_active=query.get("active") == "1",
             since=rendered,
             opened=rendered or timezone.now(),

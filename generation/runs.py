@@ -48,6 +48,7 @@ from generation.models import (
 )
 from generation.planner import NO_AUDIO, NO_IMAGE, plan
 from projects import dirty
+from projects.media import secret_part
 from projects.models import Project, Sentence
 
 log = logging.getLogger(__name__)
@@ -564,7 +565,8 @@ def record_asset(job: GenerationJob, asset: GeneratedAsset) -> None:
     field = STAGE_ASSET[job.stage]
     sentence = job.sentence
     assert sentence is not None
-    name = f"{field}-{job.id}-{job.attempts}{asset.path.suffix}"
+    secret = secret_part("job", job.id, job.attempts)
+    name = f"{field}-{job.id}-{job.attempts}-{secret}{asset.path.suffix}"
     relative = f"projects/{sentence.project_id}/scenes/{sentence.id}/{name}"
     final = Path(settings.MEDIA_ROOT) / relative
     final.parent.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -17,20 +16,12 @@ from generation.scenes import SceneActionRefused, SceneRun
 from generation.views import BadRequest, api_login_required, json_error, toolbar_response
 from projects.models import Sentence
 from projects.views import load_sentence, row_context
-from storyboard_site.http import AuthedRequest
+from storyboard_site.http import AuthedRequest, read_json_object
 
 
 def json_object(request: AuthedRequest) -> dict[str, Any]:
     """The request's JSON object body; an empty body is an empty object."""
-    if not request.body.strip():
-        return {}
-    try:
-        body = json.loads(request.body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise BadRequest("The request body is not valid JSON.") from None
-    if not isinstance(body, dict):
-        raise BadRequest("The request body must be a JSON object.")
-    return body
+    return read_json_object(request)
 
 
 def scene_run_json(result: SceneRun, message: str, **extra: Any) -> JsonResponse:
@@ -244,7 +235,7 @@ def approve(request: AuthedRequest, project_id: int, sentence_id: int) -> HttpRe
 @login_required
 @require_POST
 def continue_review(request: AuthedRequest, project_id: int) -> HttpResponse:
-    from projects.views import load_project
+    from storyboard_site.http import load_project
 
     project = load_project(request, project_id)
     run: GenerationRun | None = project.runs.active().first()

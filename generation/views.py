@@ -1,11 +1,8 @@
-import json
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from generation import runs
@@ -14,47 +11,29 @@ from generation.models import STAGE_ORDER, GenerationRun, Origin
 from generation.planner import PlanError
 from generation.progress import job_errors, run_progress
 from projects.models import Project
-from projects.views import load_project
-from storyboard_site.http import AuthedRequest
+from storyboard_site.http import (
+    ApiError,
+    AuthedRequest,
+    api_login_required,
+    json_error,
+    load_project,
+    read_json_object,
+)
 
 
-def json_error(status: int, message: str, **extra: Any) -> JsonResponse:
-    return JsonResponse({"error": message, **extra}, status=status)
+class BadRequest(ApiError):
+    """A 400 with its reason (the API's error handling answers it as JSON)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(400, message)
 
 
-def api_login_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Like login_required, but answers a script with JSON 401 instead of a login page
-    (and with JSON 404 for what isn't there, or isn't theirs)."""
-
-    @wraps(view)
-    def wrapper(request: AuthedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return json_error(401, "Authentication required: log in first.")
-        try:
-            return view(request, *args, **kwargs)
-        except Http404:
-            return json_error(404, "Not found: no such project (scene, take) of yours.")
-
-    return wrapper
-
-
-def load_api_project(request: AuthedRequest, project_id: int) -> Project:
-    return get_object_or_404(Project.objects.owned_by(request.user), id=project_id)
-
-
-class BadRequest(ValueError):
-    pass
+# The scene API's views import these from here too.
+load_api_project = load_project
 
 
 def parse_body(request: AuthedRequest, with_stages: bool) -> tuple[list[str] | None, bool]:
-    if not request.body.strip():
-        return None, True
-    try:
-        body = json.loads(request.body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise BadRequest("The request body is not valid JSON.") from None
-    if not isinstance(body, dict):
-        raise BadRequest("The request body must be a JSON object.")
+    body = read_json_object(request)
     skip_clean = body.get("skipClean", True)
     if not isinstance(skip_clean, bool):
         raise BadRequest("skipClean must be true or false.")
@@ -68,9 +47,7 @@ def parse_body(request: AuthedRequest, with_stages: bool) -> tuple[list[str] | N
 
 def review_flag(request: AuthedRequest) -> bool:
     """`reviewBeforeClips` of a body parse_body has already found to be a JSON object."""
-    if not request.body.strip():
-        return False
-    review = json.loads(request.body).get("reviewBeforeClips", False)
+    review = read_json_object(request).get("reviewBeforeClips", False)
     if not isinstance(review, bool):
         raise BadRequest("reviewBeforeClips must be true or false.")
     return review

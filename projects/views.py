@@ -13,12 +13,7 @@ from projects.forms import (
     SentenceForm,
 )
 from projects.models import Project, Sentence
-from storyboard_site.http import AuthedRequest
-
-
-def load_project(request: AuthedRequest, project_id: int) -> Project:
-    """The project, if it belongs to the logged-in user: the one ownership check."""
-    return get_object_or_404(Project.objects.owned_by(request.user), id=project_id)
+from storyboard_site.http import AuthedRequest, load_project
 
 
 def load_sentence(request: AuthedRequest, project_id: int, sentence_id: int) -> Sentence:
@@ -83,7 +78,8 @@ def storyboard(request: AuthedRequest, project_id: int) -> HttpResponse:
     project = load_project(request, project_id)
     editing = request.GET.get("edit", "")
     extra: dict[str, object] = {}
-    if editing.isdigit():
+    # isdigit() alone takes "²", which int() refuses; a value that isn't an id is ignored.
+    if editing.isascii() and editing.isdigit():
         sentence = get_object_or_404(project.sentences.all(), id=int(editing))
         extra = {"editing_id": sentence.id, "edit_form": SentenceForm(instance=sentence)}
     return render(request, "projects/storyboard.html", storyboard_context(project, **extra))

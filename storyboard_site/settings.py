@@ -139,6 +139,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Early, so it sees every error under /api/ (CSRF, no such URL, wrong method) and
+    # answers it as JSON.
+    "storyboard_site.http.ApiErrorMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -170,6 +173,8 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     }
 }
+
+CSRF_FAILURE_VIEW = "storyboard_site.http.csrf_failure"
 
 ROOT_URLCONF = "storyboard_site.urls"
 WSGI_APPLICATION = None
@@ -236,8 +241,13 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "static"
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(DATA_DIR / "media"))).resolve()
-# Serve media and static files from Django itself on the embedded default.
+# Serve static files from Django itself on the embedded default.
 SERVE_FILES = env_bool("SERVE_FILES", True)
+# Media is private: a view checks the owner, then sends the bytes itself ("django",
+# with Range requests), or has the proxy send them: "accel" answers X-Accel-Redirect
+# (nginx, Caddy) to MEDIA_ACCEL_PREFIX + the file's path, "sendfile" X-Sendfile (Apache).
+MEDIA_SERVING = env_choice("MEDIA_SERVING", "django", ("django", "accel", "sendfile"))
+MEDIA_ACCEL_PREFIX = env_str("MEDIA_ACCEL_PREFIX", "/protected-media/")
 
 REDIS_URL = env_str("REDIS_URL", "")
 

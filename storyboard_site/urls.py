@@ -3,7 +3,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.staticfiles.views import serve as serve_static
 from django.urls import include, path, re_path
-from django.views.static import serve
+
+from projects import media
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -16,11 +17,12 @@ urlpatterns = [
     path("", include("projects.urls")),
     path("", include("generation.urls")),
     path("", include("exports.urls")),
+    # Every file a user makes, to its owner only (also where a proxy must send /media/).
+    re_path(rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>.+)$", media.serve, name="media"),
 ]
 
 if settings.SERVE_FILES:
     # The embedded default is one daphne process with no proxy in front of it.
     urlpatterns += [
-        re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
         re_path(r"^static/(?P<path>.*)$", serve_static, {"insecure": True}),
     ]

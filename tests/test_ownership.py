@@ -107,8 +107,10 @@ def test_it_answers_404_for_ids_that_are_not_a_project_or_scene_of_yours(
     assert client.get(url.format(p=project.id), HTTP_HX_REQUEST="true").status_code == 404
 
 
-def test_it_ignores_a_non_numeric_edit_parameter(client, project: Project):
-    response = client.get(f"/projects/{project.id}/?edit=abc")
+@pytest.mark.parametrize("value", ["abc", "%C2%B2", "%D9%A3", "-1", "1.5", ""])
+def test_it_ignores_a_non_numeric_edit_parameter(client, project: Project, value: str):
+    # "²" is a digit to str.isdigit() but not to int(); only ASCII digits make an id.
+    response = client.get(f"/projects/{project.id}/?edit={value}")
     assert response.status_code == 200
     page = response.content.decode()
     assert 'class="scene editing"' not in page
