@@ -112,10 +112,9 @@ def test_it_never_fails_or_touches_another_users_project(user, make_project, oth
         method = method or spec_method
         # A scene of the project asked for (the way past its 404), or one of the other
         # user's under my project's id.
+        scene_project = theirs.id if scene_of_theirs else min(project_id, 2**63 - 1)
         scene = (
-            Sentence.objects.filter(project_id=theirs.id if scene_of_theirs else project_id)
-            .values_list("id", flat=True)
-            .first()
+            Sentence.objects.filter(project_id=scene_project).values_list("id", flat=True).first()
         )
         url = (
             path.replace("{project_id}", str(project_id))
