@@ -20,6 +20,7 @@ from exports.models import Export
 from generation.models import STAGE_ASSET, STAGE_ORDER, GenerationJob, GenerationRun, JobStatus
 from generation.planner import plan
 from generation.progress import job_errors, run_progress
+from generation.scenes import review_scenes
 from projects.models import Project, Sentence
 
 PAGE = "projects/storyboard.html"
@@ -40,7 +41,8 @@ def attach_jobs(
     sentences = list(sentences)
     by_scene: dict[int, dict[str, GenerationJob]] = {}
     if run is not None:
-        jobs = run.jobs.exclude(sentence=None).order_by()
+        # Oldest first, so a scene's newest job of a stage (a re-roll's) is the one shown.
+        jobs = run.jobs.exclude(sentence=None).order_by("id")
         if not every_scene:
             jobs = jobs.filter(sentence__in=[s.id for s in sentences])
         for job in jobs:
@@ -61,10 +63,13 @@ def toolbar_context(
     # live updates during a run, one per open tab, skip them.
     if not active and sentences is None:
         sentences = list(project.sentences.all())
+    review_jobs = review_scenes(run) if run and active and run.waits_for_review else []
     return {
         "project": project,
         "run": run,
         "progress": progress,
+        "review_jobs": review_jobs,
+        "review_approved": sum(1 for j in review_jobs if j.approved),
         "run_is_active": active,
         "counts": project.pending_counts() if counts is None else counts,
         "option_counts": option_counts(sentences) if sentences is not None else {},

@@ -194,11 +194,10 @@ def page_notice(result: SceneRun) -> str:
 @require_GET
 def take_list(request: AuthedRequest, project_id: int, sentence_id: int) -> HttpResponse:
     sentence = load_sentence(request, project_id, sentence_id)
-    context = {
-        "project": sentence.project,
-        "sentence": sentence,
-        "takes": list(Take.objects.filter(sentence=sentence)),
-    }
+    scene_takes = list(Take.objects.filter(sentence=sentence))
+    for take in scene_takes:
+        take.sentence = sentence
+    context = {"project": sentence.project, "sentence": sentence, "takes": scene_takes}
     return render(request, "projects/storyboard.html#scene-takes", context)
 
 

@@ -179,7 +179,10 @@ def join_run(run: GenerationRun, sentence: Sentence, stages: list[str]) -> Scene
             if start_now and run.status == RunStatus.REVIEW:
                 # A re-roll during review runs inside the run; it waits again after.
                 run.status = RunStatus.RUNNING
-                fields.append("status")
+                run.current_stage = max(
+                    (s for s in counts if s != Stage.VIDEOS), key=STAGE_ORDER.index
+                )
+                fields += ["status", "current_stage"]
             run.save(update_fields=fields)
             if start_now and not run.inline:
                 transaction.on_commit(lambda: runs.enqueue_jobs(start_now))

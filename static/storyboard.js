@@ -54,3 +54,11 @@ document.addEventListener("click", (event) => {
   const dismiss = target.closest("[data-dismiss]");
   if (dismiss && dismiss.parentElement) dismiss.parentElement.remove();
 });
+
+// A dropdown menu (a scene's "Regenerate ▾") closes once one of its options is sent, so it
+// doesn't stay open over the row's other buttons.
+document.addEventListener("submit", (event) => {
+  const target = event.target instanceof Element ? event.target : null;
+  const menu = target && target.closest("details.dropdown");
+  if (menu) menu.open = false;
+});

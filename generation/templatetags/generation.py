@@ -28,3 +28,11 @@ def time_left(seconds: float | None) -> str:
 def pct(value: float) -> str:
     """A CSS width that doesn't depend on the locale's decimal separator."""
     return f"{value:.2f}%"
+
+
+@register.filter
+def media_url(name: str) -> str:
+    """The URL of a stored file by its name (a take's file, which isn't a FileField)."""
+    from django.core.files.storage import default_storage
+
+    return default_storage.url(name)
