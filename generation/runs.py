@@ -381,11 +381,17 @@ def stage_busy(run_id: int) -> bool:
 
 
 def execute_job(job_id: int) -> None:
-    """The body of a huey task: claim the job, generate, record the asset, move on."""
+    """The body of a huey task: claim the job, generate, record the asset, move on.
+
+    An image job on a worker that batches also claims up to N-1 more queued image jobs of
+    its run and makes all their pictures in one model call (see execute_batch)."""
     if not claim(job_id):
         return
     job = GenerationJob.objects.select_related("run__project", "sentence").get(id=job_id)
     notify.job_changed(job)
+    if mates := claim_batch_mates(job):
+        execute_batch([job, *mates])
+        return
     work_dir = Path(settings.MEDIA_ROOT) / ".work" / f"job-{job.id}-{job.attempts}"
     heartbeats.add(job.id, job.attempts)
     try:
@@ -398,28 +404,131 @@ def execute_job(job_id: int) -> None:
         asset = backend.generate(job_input, StepReporter(job))
         verify_asset(job_input, asset)
         record_asset(job, asset)
-    except JobCancelled:
-        end_job(job, JobStatus.CANCELLED, "")
-    except SceneDeleted:
-        end_job(job, JobStatus.SKIPPED, "The scene was deleted while its job ran.")
-    except BackendError as e:
-        end_job(job, JobStatus.FAILED, str(e), traceback.format_exc())
-    except OSError as e:
-        end_job(job, JobStatus.FAILED, storage_error(e), traceback.format_exc())
     except Exception as e:  # noqa: BLE001 - any crash of model code fails just this job
-        log.exception("Job %s failed", job.id)
-        message = f"{type(e).__name__}: {e}".splitlines()[0][:500]
-        end_job(job, JobStatus.FAILED, message, traceback.format_exc())
+        end_with(job, e)
     finally:
         heartbeats.discard(job.id)
         remove_work_dir(work_dir)
-    if job.status == JobStatus.FAILED and pause_if_failing(job.run_id):
+    move_on(job.run_id, failed=job.status == JobStatus.FAILED)
+
+
+def end_with(job: GenerationJob, error: Exception) -> None:
+    """Record how an attempt that raised `error` ended (call it from the except block)."""
+    if isinstance(error, JobCancelled):
+        end_job(job, JobStatus.CANCELLED, "")
+    elif isinstance(error, SceneDeleted):
+        end_job(job, JobStatus.SKIPPED, "The scene was deleted while its job ran.")
+    elif isinstance(error, BackendError):
+        end_job(job, JobStatus.FAILED, str(error), traceback.format_exc())
+    elif isinstance(error, OSError):
+        end_job(job, JobStatus.FAILED, storage_error(error), traceback.format_exc())
+    else:
+        log.exception("Job %s failed", job.id)
+        message = f"{type(error).__name__}: {error}".splitlines()[0][:500]
+        end_job(job, JobStatus.FAILED, message, traceback.format_exc())
+
+
+def move_on(run_id: int, *, failed: bool) -> None:
+    """After a job ended: pause a run that keeps failing, or advance it past a done stage."""
+    if failed and pause_if_failing(run_id):
         return
     # Only the last job of a stage needs to take the run's lock. This job's own end is
     # committed before the check, so of two last jobs ending together the later one
     # always sees the other finished.
-    if not stage_busy(job.run_id):
-        advance(job.run_id)
+    if not stage_busy(run_id):
+        advance(run_id)
+
+
+# Batched image jobs ----------------------------------------------------------
+
+
+def image_batch_size(backend: Backend) -> int:
+    """How many image jobs one model call makes: STORYBOARD_IMAGE_BATCH, or with 0 (auto)
+    4 on a GPU and 1 on the CPU, where a batch takes as long as its pictures one by one."""
+    if not hasattr(backend, "generate_batch"):
+        return 1
+    size = int(getattr(settings, "STORYBOARD_IMAGE_BATCH", 0))
+    if size > 0:
+        return size
+    return 4 if str(getattr(backend, "device", "cpu")).startswith("cuda") else 1
+
+
+def claim_batch_mates(job: GenerationJob) -> list[GenerationJob]:
+    """Claim up to N-1 more queued image jobs of `job`'s run for one batch with it.
+
+    Each is claimed with the same conditional update as a single job, so a job is in at
+    most one batch and its own task, arriving later, finds it taken and does nothing."""
+    if job.stage != Stage.IMAGES or job.sentence_id is None:
+        return []
+    try:
+        size = image_batch_size(load_backend(job.stage, job.run.project.preset))
+    except Exception:  # noqa: BLE001 - the job alone will meet (and report) the same error
+        return []
+    if size <= 1:
+        return []
+    queued = GenerationJob.objects.filter(
+        run_id=job.run_id, stage=Stage.IMAGES, status=JobStatus.QUEUED
+    ).order_by("position", "id")
+    claimed = [other for other in queued.values_list("id", flat=True)[: size - 1] if claim(other)]
+    mates = GenerationJob.objects.select_related("run__project", "sentence").filter(id__in=claimed)
+    return list(mates.order_by("position", "id"))
+
+
+class BatchStepReporter:
+    """The batch's on_step: each job reports its own progress (and notices its own cancel);
+    the model call stops once no job of the batch is still wanted."""
+
+    def __init__(self, jobs: list[GenerationJob]) -> None:
+        self.wanted = [StepReporter(job) for job in jobs]
+
+    def __call__(self, done: int, total: int) -> None:
+        for reporter in list(self.wanted):
+            try:
+                reporter(done, total)
+            except JobCancelled:
+                # Cancelled or taken over alone: its picture is made but never recorded.
+                self.wanted.remove(reporter)
+        if not self.wanted:
+            raise JobCancelled()
+
+
+def execute_batch(jobs: list[GenerationJob]) -> None:
+    """Claimed image jobs of one run, rendered in one model call; each records its own asset."""
+    work_dirs: list[Path] = []
+    batch: list[tuple[GenerationJob, JobInput]] = []
+    for job in jobs:
+        if job is not jobs[0]:
+            notify.job_changed(job)
+        work_dir = Path(settings.MEDIA_ROOT) / ".work" / f"job-{job.id}-{job.attempts}"
+        work_dirs.append(work_dir)
+        heartbeats.add(job.id, job.attempts)
+        if job.sentence is None:
+            end_job(job, JobStatus.SKIPPED, "The scene was deleted.")
+            continue
+        batch.append((job, build_input(job, work_dir)))
+        job.input_revision = job.sentence.revision
+    try:
+        if batch:
+            backend: Any = load_backend(Stage.IMAGES, jobs[0].run.project.preset)
+            made = backend.generate_batch(
+                [job_input for _, job_input in batch], BatchStepReporter([j for j, _ in batch])
+            )
+            for (job, job_input), asset in zip(batch, made, strict=True):
+                try:
+                    verify_asset(job_input, asset)
+                    record_asset(job, asset)
+                except Exception as e:  # noqa: BLE001 - one job's asset fails only that job
+                    end_with(job, e)
+    except Exception as e:  # noqa: BLE001 - the model call failed: every job of it did
+        for job, _ in batch:
+            if job.status == JobStatus.RUNNING:
+                end_with(job, e)
+    finally:
+        for job in jobs:
+            heartbeats.discard(job.id)
+        for work_dir in work_dirs:
+            remove_work_dir(work_dir)
+    move_on(jobs[0].run_id, failed=any(job.status == JobStatus.FAILED for job in jobs))
 
 
 def remove_work_dir(work_dir: Path) -> None:

@@ -332,6 +332,8 @@ STORYBOARD_DEVICE = env_choice("STORYBOARD_DEVICE", "auto", ("auto", "cuda", "cp
 STORYBOARD_FREE_MODELS_BETWEEN_STAGES = env_bool("STORYBOARD_FREE_MODELS_BETWEEN_STAGES", False)
 STORYBOARD_HUB_OFFLINE = env_bool("STORYBOARD_HUB_OFFLINE", True)
 STORYBOARD_DRAFT_VOICE = env_str("STORYBOARD_DRAFT_VOICE", "")
+# Image jobs one GPU worker renders in one model call; 0 means 4 on a GPU, 1 on the CPU.
+STORYBOARD_IMAGE_BATCH = env_int("STORYBOARD_IMAGE_BATCH", 0, minimum=0)
 
 # Scripts longer than this are refused with a message rather than split into a
 # project nobody can review (1,000 scenes of ~15 words).

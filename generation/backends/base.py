@@ -68,3 +68,14 @@ class GeneratedAsset:
 
 class Backend(Protocol):
     def generate(self, job: JobInput, on_step: StepCallback) -> GeneratedAsset: ...
+
+
+class BatchBackend(Backend, Protocol):
+    """A backend that can make several jobs' assets in one model call (images on a GPU).
+
+    The jobs share their size and settings; each keeps its own seed and prompt, so each asset
+    is the one `generate` would make for it alone. `on_step` reports the batch's steps."""
+
+    def generate_batch(
+        self, jobs: list[JobInput], on_step: StepCallback
+    ) -> list[GeneratedAsset]: ...

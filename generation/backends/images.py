@@ -109,38 +109,50 @@ class DiffusersImageBackend:
         return str(kept)
 
     def generate(self, job: JobInput, on_step: StepCallback) -> GeneratedAsset:
+        return self.generate_batch([job], on_step)[0]
+
+    def generate_batch(self, jobs: list[JobInput], on_step: StepCallback) -> list[GeneratedAsset]:
+        """One pipeline call for all `jobs` (same size), a seeded generator per picture, so
+        each picture is the one its job would get alone."""
         import torch
 
+        if len({(job.width, job.height) for job in jobs}) != 1:
+            raise ValueError("A batch of images must share one size.")
+        width, height = jobs[0].width, jobs[0].height
         self.load()
         with self._lock:
             pipeline = self.pipeline
-            prompt = self.truncate_prompt(compose_prompt(job))
+            prompts = [self.truncate_prompt(compose_prompt(job)) for job in jobs]
             # Generate at a size the VAE and UNet accept, then crop to the exact frame.
             multiple = 2 * int(getattr(pipeline, "vae_scale_factor", 8))
-            gen_w = -(-job.width // multiple) * multiple
-            gen_h = -(-job.height // multiple) * multiple
-            # A CPU generator gives the same picture for a seed on any device.
-            generator = torch.Generator(device="cpu").manual_seed(job.seed)
+            gen_w = -(-width // multiple) * multiple
+            gen_h = -(-height // multiple) * multiple
+            # A CPU generator gives the same picture for a seed on any device, and one per
+            # picture gives each the starting noise it would have alone.
+            generators = [torch.Generator(device="cpu").manual_seed(job.seed) for job in jobs]
 
             def step_end(pipe: Any, step: int, timestep: Any, tensors: dict[str, Any]) -> Any:
                 on_step(step + 1, getattr(pipe, "num_timesteps", None) or self.steps)
                 return tensors
 
             on_step(0, self.steps)
-            with out_of_memory_as_job_error("the image"), torch.inference_mode():
+            what = "the image" if len(jobs) == 1 else f"a batch of {len(jobs)} images"
+            with out_of_memory_as_job_error(what), torch.inference_mode():
                 result = pipeline(
-                    prompt=prompt,
+                    prompt=prompts,
                     width=gen_w,
                     height=gen_h,
                     num_inference_steps=self.steps,
                     guidance_scale=self.guidance,
-                    generator=generator,
+                    generator=generators,
                     callback_on_step_end=step_end,
                 )
-        image: Image.Image = result.images[0]
-        if image.size != (job.width, job.height):
-            image = ImageOps.fit(image, (job.width, job.height), method=Image.Resampling.LANCZOS)
-        output = new_temp_path(job.work_dir, "image-", ".png")
-        with removed_on_error(output):
-            image.convert("RGB").save(output, format="PNG")
-        return GeneratedAsset(path=output)
+        assets = []
+        for job, image in zip(jobs, result.images, strict=True):
+            if image.size != (width, height):
+                image = ImageOps.fit(image, (width, height), method=Image.Resampling.LANCZOS)
+            output = new_temp_path(job.work_dir, "image-", ".png")
+            with removed_on_error(output):
+                image.convert("RGB").save(output, format="PNG")
+            assets.append(GeneratedAsset(path=output))
+        return assets
