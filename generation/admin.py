@@ -1,6 +1,9 @@
 from django.contrib import admin, messages
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from generation import runs
 from generation.models import (
@@ -9,7 +12,10 @@ from generation.models import (
     GenerationRun,
     JobStatus,
     Origin,
+    Take,
 )
+from projects.admin import SentenceAdmin
+from projects.models import Sentence
 
 
 class GenerationJobInline(admin.TabularInline):
@@ -50,6 +56,9 @@ class GenerationRunAdmin(admin.ModelAdmin):
         "started_by",
         "retry_of",
         "inline",
+        "label",
+        "review_before_clips",
+        "reviewed_at",
         "created",
         "finished_at",
         "progress",
@@ -159,6 +168,57 @@ class GenerationJobAdmin(admin.ModelAdmin):
             self.message_user(request, f"{project}: retrying {started.total_jobs} job(s).")
         if not by_project:
             self.message_user(request, "None of the selected jobs failed.", messages.WARNING)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.display(description="Takes (newest first; * current)")
+def scene_takes(admin_view: SentenceAdmin, sentence: Sentence) -> str:
+    """A scene's takes with what made them, on its admin page: read-only records, shown
+    as a table rather than an inline so the scene's change form posts as before."""
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td><a href='{}'>{}</a></td><td>{}</td><td>{}</td><td>{}</td>"
+        "<td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                "*" if take.file == getattr(sentence, f"{take.asset}_file").name else "",
+                reverse("admin:generation_take_change", args=[take.id]),
+                take.id,
+                take.get_asset_display(),
+                "" if take.seed is None else take.seed,
+                take.preset,
+                take.model,
+                take.run_id or "",
+                take.created.strftime("%Y-%m-%d %H:%M:%S"),
+                take.file,
+            )
+            for take in Take.objects.filter(sentence=sentence)
+        ),
+    )
+    if not rows:
+        return "No takes yet."
+    head = mark_safe(
+        "<table><tr><th></th><th>Take</th><th>Asset</th><th>Seed</th><th>Preset</th>"
+        "<th>Model</th><th>Run</th><th>Made</th><th>File</th></tr>"
+    )
+    return format_html("{}{}</table>", head, rows)
+
+
+# The scene's admin lives in projects, which doesn't know about generation: its takes
+# are added from here.
+setattr(SentenceAdmin, "takes", scene_takes)  # noqa: B010
+SentenceAdmin.readonly_fields = (*SentenceAdmin.readonly_fields, "takes")
+
+
+@admin.register(Take)
+class TakeAdmin(admin.ModelAdmin):
+    list_display = ["id", "sentence", "asset", "seed", "preset", "model", "run", "created"]
+    list_filter = ["asset", "preset"]
+    search_fields = ["prompt", "text", "sentence__project__name"]
+    readonly_fields = [f.name for f in Take._meta.fields]
+    list_select_related = ["sentence"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -86,3 +86,18 @@ def test_it_is_for_staff_only(client, failed_run):
     r = client.get("/admin/generation/generationjob/")
     assert r.status_code == 302
     assert "/admin/login/" in r["Location"]
+
+
+def test_it_shows_a_scenes_takes_with_what_made_them(admin_client, make_project):
+    project = make_project(["A harbour at dawn."])
+    run = runs.start_run(project, ["images"]).run
+    for job in run.jobs.all():
+        runs.execute_job(job.id)
+    scene = project.sentences.get()
+    take = scene.takes.get()
+    page = admin_client.get(f"/admin/projects/sentence/{scene.id}/change/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Takes (newest first" in html and take.file in html and str(scene.seed) in html
+    listing = admin_client.get("/admin/generation/take/", {"asset__exact": "image"})
+    assert f"/admin/generation/take/{take.id}/change/" in listing.content.decode()

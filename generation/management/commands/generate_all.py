@@ -74,6 +74,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--inline", action="store_true", help="Run the jobs in this process, no worker needed"
         )
+        parser.add_argument(
+            "--review",
+            action="store_true",
+            help="Stop before clips until the pictures are approved (see `manage.py scene`)",
+        )
         parser.add_argument("--json", action="store_true", help="Print the final progress as JSON")
         parser.add_argument("--poll", type=float, default=0.2, help="Seconds between updates")
 
@@ -94,9 +99,16 @@ class Command(BaseCommand):
             stages = order_stages(s.strip() for s in options["stages"].split(",") if s.strip())
         except PlanError as e:
             raise bad(str(e)) from None
+        if options["review"] and options["inline"]:
+            raise bad("--review needs a worker to make the clips later: leave out --inline.")
         try:
             started = runs.start_run(
-                project, stages, options["skip_clean"], origin=Origin.CLI, inline=options["inline"]
+                project,
+                stages,
+                options["skip_clean"],
+                origin=Origin.CLI,
+                inline=options["inline"],
+                review_before_clips=options["review"],
             )
         except runs.RunInProgress as e:
             raise bad(f"Run {e.run.id} is already in progress for this project.") from None
@@ -152,6 +164,13 @@ class Command(BaseCommand):
                 self.say("\n".join(lines), options)
                 shown = lines
             if not run.is_active:
+                return
+            if run.status == RunStatus.REVIEW:
+                self.say(
+                    f"Waiting for review: `manage.py scene approve {run.project_id} SCENE`, "
+                    f"then `manage.py scene continue {run.project_id}`.",
+                    options,
+                )
                 return
             if run.status == RunStatus.PAUSED:
                 self.stderr.write(
