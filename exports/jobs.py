@@ -92,8 +92,12 @@ def output_path(export: Export, attempt: int | None = None) -> tuple[Path, str]:
     return Path(settings.MEDIA_ROOT) / relative, relative
 
 
+# An export's attempt renders in MEDIA_ROOT/.work/export-<id>-<attempt>/.
+WORK_KIND = "export"
+
+
 def work_dir_of(export: Export, attempt: int) -> Path:
-    return Path(settings.MEDIA_ROOT) / ".work" / f"export-{export.id}-{attempt}"
+    return claims.work_dir(WORK_KIND, export.id, attempt)
 
 
 def execute_export(export_id: int) -> None:

@@ -332,13 +332,15 @@ def abandon_local_jobs(run: GenerationRun) -> None:
     now = timezone.now()
     mine = run.jobs.filter(status=JobStatus.RUNNING, worker=WORKER_NAME)
     for job in mine:
-        for work_dir in (Path(settings.MEDIA_ROOT) / ".work").glob(f"job-{job.id}-*"):
-            shutil.rmtree(work_dir, ignore_errors=True)
+        claims.remove_work_dir(WORK_KIND, job.id, job.attempts)
     mine.update(status=JobStatus.CANCELLED, finished_at=now, updated=now)
     advance(run.id)
 
 
 # Running a job ---------------------------------------------------------------
+
+# A job's attempt keeps its temporary files in MEDIA_ROOT/.work/job-<id>-<attempt>/.
+WORK_KIND = "job"
 
 
 # A job's own path through a worker is three statements written out here: through the ORM,
@@ -392,7 +394,7 @@ def execute_job(job_id: int) -> None:
     if mates := claim_batch_mates(job):
         execute_batch([job, *mates])
         return
-    work_dir = Path(settings.MEDIA_ROOT) / ".work" / f"job-{job.id}-{job.attempts}"
+    work_dir = claims.work_dir(WORK_KIND, job.id, job.attempts)
     heartbeats.add(job.id, job.attempts)
     try:
         if job.sentence is None:
@@ -499,7 +501,7 @@ def execute_batch(jobs: list[GenerationJob]) -> None:
     for job in jobs:
         if job is not jobs[0]:
             notify.job_changed(job)
-        work_dir = Path(settings.MEDIA_ROOT) / ".work" / f"job-{job.id}-{job.attempts}"
+        work_dir = claims.work_dir(WORK_KIND, job.id, job.attempts)
         work_dirs.append(work_dir)
         heartbeats.add(job.id, job.attempts)
         if job.sentence is None:
@@ -783,6 +785,9 @@ def reap_stale_jobs() -> int:
                 log.warning("Re-queueing job %s: worker %s stopped responding", job.id, job.worker)
                 enqueue_jobs([job.id])
         if changed:
+            # The attempt given up on is over: what it left (a partial clip, a whole one an
+            # orphaned encoder finished) can go. A newer attempt works in its own folder.
+            claims.remove_work_dir(WORK_KIND, job.id, job.attempts)
             reaped += 1
             advance(job.run_id)
     reaped += requeue_lost_tasks()

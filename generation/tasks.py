@@ -10,7 +10,9 @@ from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 from huey.storage import SqliteStorage
 
 from exports import jobs as export_jobs
-from generation import runs
+from exports.models import Export
+from generation import claims, runs
+from generation.models import GenerationJob
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +46,28 @@ def reap_stale_jobs() -> None:
 _reaper_started = threading.Lock()
 
 
+def sweep_work_dirs() -> None:
+    """Folders of attempts that are over: a worker killed where no reaper with this code
+    saw it die, or an encoder that outlived its worker and wrote after the reaper's
+    clean-up. Only folders of no live attempt go, so a worker on another machine sharing
+    the media folder keeps its own."""
+    swept = claims.sweep_work_dirs({runs.WORK_KIND: GenerationJob, export_jobs.WORK_KIND: Export})
+    if swept:
+        log.warning("Removed %d work folders of attempts that are over", len(swept))
+
+
 @HUEY.on_startup()
 def start_reaper() -> None:
-    """Reap every few seconds, not once a minute (huey's periodic granularity): a dead
-    worker's job or export should be picked up again soon after its heartbeat goes stale."""
+    """Sweep dead attempts' work folders once, then reap every few seconds, not once a
+    minute (huey's periodic granularity): a dead worker's job or export should be picked
+    up again soon after its heartbeat goes stale."""
     if not _reaper_started.acquire(blocking=False):
         return
+    try:
+        close_old_connections()
+        sweep_work_dirs()
+    except Exception:  # noqa: BLE001 - a worker must start even if its sweep fails
+        log.exception("Sweeping work folders failed")
 
     def loop() -> None:
         stop = threading.Event()
