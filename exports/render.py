@@ -28,7 +28,6 @@ import math
 import os
 import re
 import shutil
-import subprocess
 import textwrap
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -53,6 +52,7 @@ from generation.backends.media import (
     ffmpeg_exe,
     parse_info,
     probe,
+    run_child,
 )
 
 STREAM_COPY = "stream_copy"
@@ -437,7 +437,7 @@ def _inspect_batch(batch: list[Path]) -> list[MediaInfo]:
     command: list[str] = [ffmpeg_exe(), "-hide_banner", "-nostdin"]
     for path in batch:
         command += ["-i", str(path)]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    result = run_child(command, capture_output=True, text=True, check=False)
     chunks = re.split(r"^Input #\d+,", result.stderr, flags=re.MULTILINE)[1:]
     if len(chunks) == len(batch):
         return [parse_info(chunk) for chunk in chunks]

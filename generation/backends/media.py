@@ -9,10 +9,13 @@ here.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
 import os
 import re
+import signal
 import subprocess
+import sys
 import tempfile
 import wave
 from collections.abc import Iterable, Iterator
@@ -143,9 +146,33 @@ def removed_on_error(path: Path) -> Iterator[Path]:
         raise
 
 
+PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
+def child_options() -> dict[str, Any]:
+    """Popen arguments that make a child (ffmpeg, espeak-ng) die with the worker that
+    started it: killed -9 or out of memory, a worker runs no clean-up, and its encoder
+    would go on for seconds beside the retry, writing into a folder that is being reaped.
+
+    Linux's parent-death signal is kept across exec. It fires when the thread that started
+    the child ends, so a child must be waited for by the thread that starts it."""
+    if _libc is None:
+        return {}
+    parent = os.getpid()
+    prctl = _libc.prctl
+
+    def die_with_parent() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the worker died before the line above took effect
+            os._exit(1)
+
+    return {"preexec_fn": die_with_parent}
+
+
 def run_child(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[Any]:
-    """subprocess.run for the encoders and voices a job starts."""
-    return subprocess.run(command, **kwargs)
+    """subprocess.run for the encoders and voices a job starts (see child_options)."""
+    return subprocess.run(command, **child_options(), **kwargs)
 
 
 class FfmpegRun:
@@ -160,6 +187,7 @@ class FfmpegRun:
             command += ["-nostats", "-stats_period", "0.1", "-progress", "pipe:1"]
         self.process = subprocess.Popen(
             command + args,
+            **child_options(),
             stdin=subprocess.PIPE if pipe_stdin else subprocess.DEVNULL,
             stdout=subprocess.PIPE if read_progress else subprocess.DEVNULL,
             stderr=self._stderr,
@@ -274,7 +302,7 @@ _AUDIO = re.compile(r"Audio: (?P<codec>\w+).*?, (?P<rate>\d+) Hz, (?P<layout>[\w
 
 def probe(path: Path) -> MediaInfo:
     """Stream facts read from `ffmpeg -i` (imageio-ffmpeg ships no ffprobe)."""
-    result = subprocess.run(
+    result = run_child(
         [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)],
         capture_output=True,
         text=True,

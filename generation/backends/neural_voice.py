@@ -33,6 +33,7 @@ import numpy as np
 from .base import BackendError, JobCancelled, StepCallback
 from .devices import LOAD_COUNTS
 from .espeak import espeak_exe
+from .media import run_child
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +144,7 @@ class PiperVoiceSynth:
                 continue
             try:
                 # Text on stdin: a clause starting with "-" must not read as an option.
-                result = subprocess.run(
+                result = run_child(
                     [espeak, "-q", "--ipa", "-v", self.espeak_voice],
                     input=clause.strip().encode("utf-8"),
                     capture_output=True,
