@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import execute_from_command_line
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
@@ -19,6 +21,12 @@ def unapplied_migrations() -> list[str]:
 
 
 def main(argv: list[str]) -> None:
+    try:
+        settings.INSTALLED_APPS  # noqa: B018 - loads the settings, which check the environment
+    except ImproperlyConfigured as e:
+        # A bad or missing variable: its one line, not Django's traceback.
+        sys.stderr.write(f"{e}\n")
+        sys.exit(2)
     try:
         execute_from_command_line(argv)
     except DatabaseError:

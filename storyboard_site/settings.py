@@ -11,6 +11,8 @@ from urllib.parse import unquote, urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 
+from storyboard_site.secret_key import secret_key
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -108,7 +110,6 @@ def sqlite_database(path: Path) -> dict:
     }
 
 
-SECRET_KEY = env_str("SECRET_KEY", "storyboard-embedded-insecure-key-change-me")
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_str("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",")
 CSRF_TRUSTED_ORIGINS = [o for o in env_str("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
@@ -116,6 +117,39 @@ CSRF_TRUSTED_ORIGINS = [o for o in env_str("CSRF_TRUSTED_ORIGINS", "").split(","
 DATA_DIR = Path(env_str("STORYBOARD_DATA_DIR", str(BASE_DIR / "data"))).resolve()
 # SQLite and the huey queue file live here; a fresh clone has no such folder yet.
 DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+REDIS_URL = env_str("REDIS_URL", "")
+# Scaled out: PostgreSQL or Redis, so processes on several machines.
+SCALED_OUT = bool(REDIS_URL) or urlparse(os.environ.get("DATABASE_URL", "")).scheme.startswith(
+    "postgres"
+)
+# Embedded: made once in the data folder. Scaled out: from the environment, or no start.
+SECRET_KEY = secret_key(os.environ.get("SECRET_KEY", ""), DATA_DIR, SCALED_OUT)
+
+# HTTPS, behind a proxy that terminates it. HTTPS=true turns on secure cookies, the
+# redirect to https:// and HSTS; each can still be set on its own.
+HTTPS = env_bool("HTTPS", False)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", HTTPS)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", HTTPS)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+
+
+def proxy_ssl_header(value: str) -> tuple[str, str] | None:
+    """`X-Forwarded-Proto` (the header the proxy sets to "https") as Django wants it."""
+    if not value:
+        return None
+    name = value.strip()
+    if not name.replace("-", "").isalnum():
+        raise ImproperlyConfigured(
+            f"SECURE_PROXY_SSL_HEADER={value!r} must be a header name, e.g. X-Forwarded-Proto"
+        )
+    return "HTTP_" + name.upper().replace("-", "_"), "https"
+
+
+SECURE_PROXY_SSL_HEADER = proxy_ssl_header(env_str("SECURE_PROXY_SSL_HEADER", ""))
 
 INSTALLED_APPS = [
     "daphne",
@@ -248,8 +282,6 @@ SERVE_FILES = env_bool("SERVE_FILES", True)
 # (nginx, Caddy) to MEDIA_ACCEL_PREFIX + the file's path, "sendfile" X-Sendfile (Apache).
 MEDIA_SERVING = env_choice("MEDIA_SERVING", "django", ("django", "accel", "sendfile"))
 MEDIA_ACCEL_PREFIX = env_str("MEDIA_ACCEL_PREFIX", "/protected-media/")
-
-REDIS_URL = env_str("REDIS_URL", "")
 
 HUEY_WORKER_DELAY = env_float("HUEY_WORKER_DELAY", 0.01)
 HUEY_WORKER_MAX_DELAY = env_float("HUEY_WORKER_MAX_DELAY", 0.05)

@@ -81,6 +81,8 @@ class Stack:
             **os.environ,
             "DATABASE_URL": PG.rsplit("/", 1)[0] + f"/{self.name}",
             "REDIS_URL": self.redis.url,
+            # Scaled out, every process needs the same key (file names are derived from it).
+            "SECRET_KEY": f"stack-{self.name}-" + "k" * 40,
             "STORYBOARD_DATA_DIR": str(tmp / "data"),
             "MEDIA_ROOT": str(self.media),
             "STORYBOARD_BACKEND_FACTORY": FAKE_BACKEND,

@@ -21,6 +21,7 @@ def test_it_reports_the_embedded_mode(db, capsys):
 def test_it_fails_when_redis_does_not_answer(tmp_path):
     env = {
         "REDIS_URL": "redis://127.0.0.1:1/0",
+        "SECRET_KEY": "a-test-key-for-a-scaled-out-process-of-fifty-characters",
         "STORYBOARD_DATA_DIR": str(tmp_path),
         "PATH": "/usr/bin:/bin",
     }

@@ -73,13 +73,16 @@ def test_it_finishes_when_redis_restarts_mid_run(stack):
 def test_the_run_goes_on_while_the_web_server_restarts(stack):
     project = stack.make_project([f"Scene {i} is SLOW." for i in range(1, 4)])
     key = stack.manage("create_api_token", "alice").stdout.strip()
+    # The token opens the API; the page needs a session.
+    (session,) = stack.sessions(1)
     stack.worker()
     port = free_port()
     web = stack.web(port)
 
     def get(path: str) -> str:
         request = urllib.request.Request(
-            f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Bearer {key}"}
+            f"http://127.0.0.1:{port}{path}",
+            headers={"Authorization": f"Bearer {key}", "Cookie": f"sessionid={session}"},
         )
         with urllib.request.urlopen(request, timeout=5) as response:
             return response.read().decode()
