@@ -5,6 +5,28 @@ from projects.models import MAX_SEED, Project, Sentence
 from projects.script import ScriptError, split_script
 
 
+def speech_errors(preset: str, voice: str, language: str) -> dict[str, str]:
+    """What the preset's speech can't do of a project's voice and language, by field.
+
+    Both reach the speech backend (a draft voice as an espeak-ng argument), so only what
+    the preset's backends offer is accepted; the lists grow with what is installed."""
+    # The backends are generation's; imported here so projects doesn't load them at start.
+    from generation.backends.registry import available_languages, voice_offered
+
+    errors = {}
+    if voice and not voice_offered(preset, voice):
+        errors["voice"] = (
+            f"“{voice}” is not a voice of the {preset} preset here; "
+            "leave it blank or pick one from the list."
+        )
+    if language.lower() not in available_languages(preset):
+        errors["language"] = (
+            f"“{language}” is not a language the {preset} preset can narrate "
+            "(use a code such as en, de or fr)."
+        )
+    return errors
+
+
 class ProjectCreateForm(forms.Form):
     name = forms.CharField(max_length=200)
     script = forms.CharField(
@@ -16,6 +38,10 @@ class ProjectCreateForm(forms.Form):
 
     def clean(self) -> dict:
         cleaned = super().clean() or {}
+        if "language" in cleaned:
+            preset = Project._meta.get_field("preset").get_default()
+            for field, error in speech_errors(preset, "", cleaned["language"]).items():
+                self.add_error(field, error)
         if "script" in cleaned:
             try:
                 cleaned["sentences"] = split_script(
@@ -33,6 +59,14 @@ class ProjectSettingsForm(forms.ModelForm):
         # The page lists the voices installed for the project's preset in this datalist.
         widgets = {"voice": forms.TextInput(attrs={"list": "voice-options"})}
         help_texts = {"voice": "Blank for the preset's default; the list shows what is installed."}
+
+    def clean(self) -> dict:
+        cleaned = super().clean() or {}
+        if {"voice", "language", "preset"} <= cleaned.keys():
+            errors = speech_errors(cleaned["preset"], cleaned["voice"], cleaned["language"])
+            for field, error in errors.items():
+                self.add_error(field, error)
+        return cleaned
 
 
 class SentenceForm(forms.ModelForm):

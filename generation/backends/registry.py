@@ -9,6 +9,7 @@ the others first, for GPUs that can't hold the speech, image and video models at
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -273,3 +274,29 @@ def _studio_speakers() -> list[Voice]:
     except (OSError, ValueError):
         return []
     return [Voice(str(name), f"Speaker {name}") for name in names]
+
+
+# Studio with a speech model named by hub id: its speakers are known only once it is loaded,
+# so a plain name is let through here and checked by the job against the loaded model.
+PLAIN_NAME = re.compile(r"[\w][\w .'-]{0,99}")
+
+
+def voice_offered(preset: str, name: str) -> bool:
+    """Whether `name` may be a project's voice under `preset`: one of its available voices
+    (a draft voice goes to espeak-ng as an argument, so nothing else ever may)."""
+    voices = available_voices(preset)
+    if name in {v.name for v in voices}:
+        return True
+    return preset == STUDIO and len(voices) == 1 and PLAIN_NAME.fullmatch(name) is not None
+
+
+def available_languages(preset: str) -> list[str]:
+    """Language codes a project may have under `preset`: those its narration can speak
+    (espeak-ng's voices, which coqui's phonemes come from too) and those the script
+    splitter knows. English always."""
+    import pysbd.languages
+
+    from .espeak import espeak_voices
+
+    codes = {"en", *pysbd.languages.LANGUAGE_CODES, *(code for code, _ in espeak_voices())}
+    return sorted(code.lower() for code in codes)
