@@ -137,7 +137,16 @@ def start_run(
 
 
 def retry_failed(run: GenerationRun, origin: str = Origin.PAGE, user: Any = None) -> StartedRun:
-    """A new run of just what failed in `run`, and the clips that were skipped for it."""
+    """A new run of just what failed in `run`, and the clips that were skipped for it.
+
+    A paused run is still active, so no new run could start: retrying it resumes it, with
+    every failed job put back, which is what the creator asked for."""
+    if run.status == RunStatus.PAUSED:
+        counts: dict[str, int] = {}
+        for stage in run.jobs.filter(status=JobStatus.FAILED).values_list("stage", flat=True):
+            counts[stage] = counts.get(stage, 0) + 1
+        if resume_run(run, every_failure=True):
+            return StartedRun(run, counts)
     redo = set(
         run.jobs.filter(
             Q(status=JobStatus.FAILED) | Q(status=JobStatus.SKIPPED, stage=Stage.VIDEOS),
@@ -276,6 +285,10 @@ def cancel_run(run: GenerationRun) -> bool:
     return True
 
 
+# Between the pause reason's words and the error it paused for (see pause_error).
+PAUSED_FOR = " failed with: "
+
+
 def pause_if_failing(run_id: int) -> bool:
     """Pause the run when its last few jobs all failed with the same error.
 
@@ -298,7 +311,7 @@ def pause_if_failing(run_id: int) -> bool:
     with transaction.atomic():
         paused = GenerationRun.objects.filter(id=run_id, status=RunStatus.RUNNING).update(
             status=RunStatus.PAUSED,
-            pause_reason=f"Paused after {streak} jobs in a row failed with: {error}",
+            pause_reason=f"Paused after {streak} jobs in a row{PAUSED_FOR}{error}",
         )
         if not paused:
             return False
@@ -315,16 +328,33 @@ def pause_if_failing(run_id: int) -> bool:
     return True
 
 
-def resume_run(run: GenerationRun) -> bool:
-    """Go on with a paused run, once its creator has fixed what made it pause."""
+def pause_error(reason: str) -> str:
+    """The error a run paused for, from its pause reason (see pause_if_failing)."""
+    return reason.partition(PAUSED_FOR)[2]
+
+
+def resume_run(run: GenerationRun, every_failure: bool = False) -> bool:
+    """Go on with a paused run, once its creator has fixed what made it pause.
+
+    Every job that failed with the pause's error gets another go, whenever it failed: also
+    one that another worker was running when the run paused and that failed just after.
+    With `every_failure` (Retry failed on a paused run), every failed job does."""
     with transaction.atomic():
-        resumed = GenerationRun.objects.filter(id=run.id, status=RunStatus.PAUSED).update(
-            status=RunStatus.RUNNING, pause_reason=""
+        paused = GenerationRun.objects.select_for_update().filter(
+            id=run.id, status=RunStatus.PAUSED
         )
-        if resumed:
-            advance(run.id)
+        reason = paused.values_list("pause_reason", flat=True).first()
+        if reason is None:
+            run.refresh_from_db()
+            return False
+        failed = GenerationJob.objects.filter(run_id=run.id, status=JobStatus.FAILED)
+        if not every_failure:
+            failed = failed.filter(error=pause_error(reason))
+        failed.update(status=JobStatus.PENDING, finished_at=None, updated=timezone.now())
+        paused.update(status=RunStatus.RUNNING, pause_reason="")
+        advance(run.id)
     run.refresh_from_db()
-    return bool(resumed)
+    return True
 
 
 def abandon_local_jobs(run: GenerationRun) -> None:

@@ -3,7 +3,8 @@ process behaves the same way the test expects:
 
 - "FAIL" in the text: the job fails with a readable reason.
 - "SLOW" in the text: ten steps of 0.3 s each (time to cancel or kill mid-job).
-- "NOMODEL" in the text: fails with the same systemic error every time.
+- "NOMODEL" in the text: fails with the same systemic error every time (after its ten
+  steps if also "SLOW").
 - "BIG" in the text: writes a 12 MB asset (to hit a worker's file size limit).
 - anything else: two instant steps.
 
@@ -44,11 +45,8 @@ class FakeBackend:
         self.stage = stage
 
     def generate(self, job: JobInput, on_step: StepCallback) -> GeneratedAsset:
-        if "NOMODEL" in job.text:
-            raise SystemicBackendError(
-                "Image model 'missing/model' could not be loaded: folder not found. "
-                "Set STORYBOARD_IMAGE_MODEL to a local folder or hub id."
-            )
+        if "NOMODEL" in job.text and "SLOW" not in job.text:
+            raise no_model()
         steps, delay = (10, 0.3) if "SLOW" in job.text else (2, 0.0)
         path = job.work_dir / f"partial{SUFFIX[self.stage]}"
         with open(path, "wb") as f:
@@ -59,6 +57,8 @@ class FakeBackend:
                     time.sleep(delay)
             if "BIG" in job.text:
                 f.write(b"\0" * 12_000_000)
+            if "NOMODEL" in job.text:  # slowly: it fails while other jobs run
+                raise no_model()
             if "FAIL" in job.text:
                 raise BackendError(f"The model refused scene {job.position}: it says FAIL.")
             on_step(steps, steps)
@@ -67,6 +67,13 @@ class FakeBackend:
         with open(log, "a") as f:
             f.write(f"{self.stage} {job.sentence_id} {os.getpid()}\n")
         return GeneratedAsset(path, duration=1.5 if self.stage == "audio" else None)
+
+
+def no_model() -> SystemicBackendError:
+    return SystemicBackendError(
+        "Image model 'missing/model' could not be loaded: folder not found. "
+        "Set STORYBOARD_IMAGE_MODEL to a local folder or hub id."
+    )
 
 
 def make_backend(stage: str, preset: str) -> FakeBackend:

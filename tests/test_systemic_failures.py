@@ -92,3 +92,59 @@ def test_a_full_disk_fails_the_job_with_a_reason_and_keeps_earlier_assets(
     assert Sentence.objects.get(id=second.id).image_file.name == "earlier.png"
     assert (media / "earlier.png").read_bytes() == b"earlier picture"
     assert len(list(media.rglob("image-*"))) == 2, "only the two small pictures were written"
+
+
+@pytest.mark.worker
+def test_a_run_paused_with_failures_on_two_workers_finishes_after_resume(
+    worker_factory, client, make_project, media: Path
+):
+    # One worker is busy with a job that fails slowly while the other fails three in a
+    # row: the run pauses, and the slow job fails with the same error a moment later.
+    texts = ["One SLOW NOMODEL.", "Two NOMODEL.", "Three NOMODEL.", "Four NOMODEL.", "Five."]
+    project = make_project(texts)
+    workers = [worker_factory().start(), worker_factory().start()]
+    wait_for(lambda: all(w.process and w.process.poll() is None for w in workers))
+    run = runs.start_run(project, ["images"]).run
+
+    def slow_failed() -> bool:
+        run.refresh_from_db()
+        return (
+            run.status == RunStatus.PAUSED
+            and run.jobs.filter(position=1, status=JobStatus.FAILED).exists()
+        )
+
+    wait_for(slow_failed, timeout=30)
+    for s in project.sentences.all():
+        s.apply_edit(text=s.text.replace(" NOMODEL", ""))
+    assert client.post(f"/api/v1/projects/{project.id}/resume-generation").status_code == 202
+
+    def finished() -> GenerationRun | None:
+        run.refresh_from_db()
+        return run if not run.is_active else None
+
+    run = wait_for(finished, timeout=60)
+    assert run.status == RunStatus.SUCCEEDED
+    assert set(run.jobs.values_list("status", "error")) == {(JobStatus.SUCCEEDED, "")}
+    assert all(s.image_file for s in Sentence.objects.filter(project=project))
+
+
+def test_retry_failed_on_a_paused_run_resumes_it_with_every_failed_job(client, make_project):
+    project = make_project(["One FAIL.", "Two NOMODEL.", "Three NOMODEL.", "Four NOMODEL."])
+    run = runs.start_run(project, ["images"]).run
+    run_queued(run)
+    run.refresh_from_db()
+    assert run.status == RunStatus.PAUSED
+    assert run.jobs.get(position=1).status == JobStatus.FAILED  # another error: stays failed
+    for s in project.sentences.all():
+        s.apply_edit(text=s.text.replace(" NOMODEL", "").replace(" FAIL", ""))
+
+    r = client.post(f"/projects/{project.id}/retry-failed/", HTTP_HX_REQUEST="true")
+
+    assert r.status_code == 200
+    run.refresh_from_db()
+    assert run.status == RunStatus.RUNNING and run.pause_reason == ""
+    run_queued(run)
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED
+    # Every job ends done, the one that failed first without its old error text.
+    assert set(run.jobs.values_list("status", "error")) == {(JobStatus.SUCCEEDED, "")}
