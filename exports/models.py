@@ -209,6 +209,8 @@ class Export(models.Model):
             )
         self.refresh_from_db()
         notify.project_changed(self.project_id)
+        if queued:
+            self.ended()
         return bool(queued or running)
 
     def finish(self, status: str, **fields: object) -> None:
@@ -228,6 +230,7 @@ class Export(models.Model):
         self.refresh_from_db()
         if mine:
             notify.project_changed(self.project_id)
+            self.ended()
 
     def reap(self) -> bool:
         """Give up on the attempt of a dead worker: end the cancel it was asked for, queue
@@ -249,11 +252,19 @@ class Export(models.Model):
             return False
         self.refresh_from_db()
         notify.project_changed(self.project_id)
+        if self.status != ExportStatus.QUEUED:
+            self.ended()
         if self.status == ExportStatus.QUEUED:
             from exports import tasks
 
             transaction.on_commit(lambda: tasks.run_export(self.id))
         return True
+
+    def ended(self) -> None:
+        """Tell the project's webhook, if it has one."""
+        from generation import webhooks
+
+        webhooks.export_ended(self)
 
     @property
     def elapsed(self) -> timedelta:

@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from generation import runs
+from generation import runs, webhooks
 from generation.models import (
     UNFINISHED_JOB_STATUSES,
     GenerationJob,
@@ -13,6 +13,8 @@ from generation.models import (
     JobStatus,
     Origin,
     Take,
+    WebhookDelivery,
+    Worker,
 )
 from projects.admin import SentenceAdmin
 from projects.models import Sentence
@@ -43,6 +45,9 @@ class GenerationRunAdmin(admin.ModelAdmin):
         "started_by",
         "created",
         "finished_at",
+        "quoted",
+        "took",
+        "quote_off_by",
     ]
     list_filter = ["status", "origin"]
     search_fields = ["project__name"]
@@ -62,6 +67,11 @@ class GenerationRunAdmin(admin.ModelAdmin):
         "created",
         "finished_at",
         "progress",
+        "stop_after_running",
+        "quoted",
+        "took",
+        "quote_off_by",
+        "quote",
     ]
     inlines = [GenerationJobInline]
     actions = ["cancel_runs", "retry_failed_jobs"]
@@ -84,6 +94,20 @@ class GenerationRunAdmin(admin.ModelAdmin):
         total, finished = run.total_jobs, run.finished_jobs  # type: ignore[attr-defined]
         percent = round(100 * finished / total) if total else 100
         return f"{finished}/{total} ({percent}%), {run.failed_jobs} failed"  # type: ignore[attr-defined]
+
+    @admin.display(description="Quote")
+    def quoted(self, run: GenerationRun) -> str:
+        return "" if run.quote_seconds is None else f"{run.quote_seconds:.1f} s"
+
+    @admin.display(description="Took")
+    def took(self, run: GenerationRun) -> str:
+        actual = run.actual_seconds
+        return "" if actual is None else f"{actual:.1f} s"
+
+    @admin.display(description="Quote off by")
+    def quote_off_by(self, run: GenerationRun) -> str:
+        error = run.quote_error
+        return "" if error is None else f"{100 * error:+.0f}%"
 
     @admin.action(description="Cancel selected runs (finished assets are kept)")
     def cancel_runs(self, request: HttpRequest, queryset: QuerySet[GenerationRun]) -> None:
@@ -221,4 +245,58 @@ class TakeAdmin(admin.ModelAdmin):
     list_select_related = ["sentence"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(Worker)
+class WorkerAdmin(admin.ModelAdmin):
+    """Workers as their heartbeats tell it: read-only, a row per consumer process."""
+
+    list_display = ["name", "stages", "threads", "is_live", "running", "started", "last_seen"]
+    readonly_fields = ["name", "stages", "threads", "started", "last_seen", "is_live", "running"]
+    ordering = ["-last_seen"]
+
+    @admin.display(description="Live", boolean=True)
+    def is_live(self, worker: Worker) -> bool:
+        return Worker.objects.live().filter(id=worker.id).exists()
+
+    @admin.display(description="Running")
+    def running(self, worker: Worker) -> str:
+        jobs = GenerationJob.objects.filter(worker=worker.name, status=JobStatus.RUNNING)
+        return ", ".join(str(job) for job in jobs.select_related("run__project")) or "idle"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """The delivery log of project webhooks: what was sent, each try and its answer."""
+
+    list_display = ["id", "project", "event", "url", "status", "attempts", "response_status"]
+    list_filter = ["status", "event", "project"]
+    search_fields = ["url", "last_error"]
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+    list_select_related = ["project"]
+    actions = ["send_again"]
+
+    @admin.action(description="Send the selected deliveries again")
+    def send_again(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
+        for delivery in queryset:
+            again = WebhookDelivery.objects.create(
+                project=delivery.project,
+                event=delivery.event,
+                url=delivery.project.webhook_url or delivery.url,
+                payload=delivery.payload,
+            )
+            webhooks.send_later(again.id)
+        self.message_user(request, f"Sending {queryset.count()} delivery(ies) again.")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

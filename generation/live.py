@@ -9,15 +9,25 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.db import connection
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from exports.models import Export
-from generation.models import STAGE_ASSET, STAGE_ORDER, GenerationJob, GenerationRun, JobStatus
+from generation import estimates, workers
+from generation.models import (
+    STAGE_ASSET,
+    STAGE_ORDER,
+    GenerationJob,
+    GenerationRun,
+    JobStatus,
+    RunStatus,
+    Worker,
+)
 from generation.planner import plan
 from generation.progress import job_errors, run_progress
 from generation.scenes import review_scenes
@@ -26,12 +36,25 @@ from projects.models import Project, Sentence
 PAGE = "projects/storyboard.html"
 
 
-def option_counts(sentences: list[Sentence]) -> dict[str, int]:
-    """Jobs each dropdown option would plan now, skipping up-to-date assets."""
-    counts = {"all": len(plan(sentences, STAGE_ORDER))}
-    for stage in STAGE_ORDER:
-        counts[stage] = len(plan(sentences, [stage]))
-    return counts
+OPTIONS = {"all": STAGE_ORDER, **{stage: [stage] for stage in STAGE_ORDER}}
+
+
+def option_plans(
+    sentences: list[Sentence], estimator: estimates.Estimator
+) -> tuple[dict[str, int], dict[str, estimates.Quote]]:
+    """Jobs each dropdown option would plan now (skipping up-to-date assets), and how
+    long they would take."""
+    counts: dict[str, int] = {}
+    quotes: dict[str, estimates.Quote] = {}
+    for option, stages in OPTIONS.items():
+        planned = plan(sentences, stages)
+        counts[option] = len(planned)
+        to_make = dict.fromkeys(stages, 0)
+        for job in planned:
+            if not job.skip_reason:
+                to_make[job.stage] += 1
+        quotes[option] = estimator.quote(to_make)
+    return counts, quotes
 
 
 def attach_jobs(
@@ -64,6 +87,19 @@ def toolbar_context(
     if not active and sentences is None:
         sentences = list(project.sentences.all())
     review_jobs = review_scenes(run) if run and active and run.waits_for_review else []
+    live = workers.live_workers()
+    capacity = estimates.live_capacity((w.stages, w.threads) for w in live)
+    option_totals: dict[str, int] = {}
+    quotes: dict[str, estimates.Quote] = {}
+    if sentences is not None and not active:
+        option_totals, quotes = option_plans(sentences, estimates.Estimator(project, capacity))
+    waiting = ""
+    time_left = None
+    if active and run is not None and progress is not None:
+        current = progress.current
+        if run.status == RunStatus.RUNNING and not run.inline and current and current.queued:
+            waiting = workers.waiting_for(current.stage, capacity)
+        time_left = estimates.seconds_left(run, progress, capacity)
     return {
         "project": project,
         "run": run,
@@ -72,7 +108,11 @@ def toolbar_context(
         "review_approved": sum(1 for j in review_jobs if j.approved),
         "run_is_active": active,
         "counts": project.pending_counts() if counts is None else counts,
-        "option_counts": option_counts(sentences) if sentences is not None else {},
+        "option_counts": option_totals,
+        "option_quotes": quotes,
+        "time_left": time_left,
+        "waiting_for_worker": waiting,
+        "live_workers": live,
         "errors": job_errors(run) if failed and run else [],
         **rendered_now(),
     }
@@ -130,15 +170,20 @@ def signature(project_id: int) -> tuple:
 
     Raw SQL because every open project polls it and every live update starts with it:
     through the ORM (an annotated GROUP BY) it cost five times the queries' own time."""
+    cutoff = timezone.now() - timedelta(seconds=settings.WORKER_STALE_AFTER)
     with connection.cursor() as cursor:
         cursor.execute(LATEST_RUN_SQL, [project_id])
         latest = cursor.fetchone()
         cursor.execute(LATEST_EXPORT_SQL, [project_id])
         export = cursor.fetchone()
+        cursor.execute(LIVE_WORKERS_SQL, [connection.ops.adapt_datetimefield_value(cutoff)])
+        live = tuple(cursor.fetchall())
     run_part = (*latest[:3], as_datetime(latest[3])) if latest else ()
     # The latest export's progress rides along, so the poll sees it change too; it goes
-    # last so the run's fields keep their places.
-    return (*run_part, ("export", *export)) if export else run_part
+    # last so the run's fields keep their places. Workers coming and going change what
+    # the toolbar says ("waiting for a worker that makes clips").
+    tail = (("workers", *live),) if live else ()
+    return (*run_part, *tail, ("export", *export)) if export else (*run_part, *tail)
 
 
 LATEST_RUN_SQL = f"""
@@ -146,6 +191,9 @@ LATEST_RUN_SQL = f"""
            (SELECT MAX(j.updated) FROM {GenerationJob._meta.db_table} j WHERE j.run_id = r.id)
     FROM {GenerationRun._meta.db_table} r WHERE r.project_id = %s
     ORDER BY r.created DESC, r.id DESC LIMIT 1
+"""
+LIVE_WORKERS_SQL = f"""
+    SELECT name, stages, threads FROM {Worker._meta.db_table} WHERE last_seen >= %s ORDER BY name
 """
 LATEST_EXPORT_SQL = f"""
     SELECT id, status, step FROM {Export._meta.db_table} WHERE project_id = %s
@@ -164,6 +212,10 @@ def as_datetime(value: datetime | str | None) -> datetime | None:
 
 def export_part(sig: tuple) -> tuple | None:
     return sig[-1] if sig and isinstance(sig[-1], tuple) and sig[-1][0] == "export" else None
+
+
+def workers_part(sig: tuple) -> tuple | None:
+    return next((p for p in sig if isinstance(p, tuple) and p[0] == "workers"), None)
 
 
 # Updates already rendered, shared by every tab in the same state: fifty tabs watching
@@ -202,7 +254,7 @@ def render_many(
             results.append(([], seen))
             continue
         key = (project_id, sig, counted, seen.run_id, seen.run_active, seen.since, seen.signature)
-        cache = _updates if sig else fresh
+        cache = _updates if sig and sig != (workers_part(sig),) else fresh
         if key not in cache:
             cache[key] = render_shared(project, sig, seen, counts)
             while len(_updates) > 256:

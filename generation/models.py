@@ -84,6 +84,8 @@ class GenerationRun(models.Model):
     # Jobs of an inline run are executed by the process that started it (CLI --inline),
     # not sent to huey.
     inline = models.BooleanField(default=False)
+    # "Stop after the running jobs": cancelling, but what runs now may finish.
+    stop_after_running = models.BooleanField(default=False)
     # Why the run paused itself (the same error on several jobs in a row).
     pause_reason = models.TextField(blank=True)
     # Stop at the barrier before clips until the creator has looked at the pictures.
@@ -91,6 +93,11 @@ class GenerationRun(models.Model):
     reviewed_at = models.DateTimeField(null=True, blank=True)
     # What a scene-level run was asked for ("Scene 4: picture"); empty for a bulk run.
     label = models.CharField(max_length=200, blank=True)
+    # What the creator was told before the click (generation/estimates.py): seconds in
+    # all, and per stage {"jobs", "seconds", "perJob", "basis"}; kept to compare with
+    # what the run really took.
+    quote_seconds = models.FloatField(null=True, blank=True)
+    quote = models.JSONField(default=dict, blank=True)
     created = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -128,6 +135,18 @@ class GenerationRun(models.Model):
         """Whether the clips stage must wait for the creator's go."""
         return self.review_before_clips and self.reviewed_at is None
 
+    @property
+    def actual_seconds(self) -> float | None:
+        return (self.finished_at - self.created).total_seconds() if self.finished_at else None
+
+    @property
+    def quote_error(self) -> float | None:
+        """How far the quote was off, as a fraction of what the run really took."""
+        actual = self.actual_seconds
+        if self.quote_seconds is None or not actual:
+            return None
+        return (self.quote_seconds - actual) / actual
+
 
 class GenerationJobQuerySet(models.QuerySet["GenerationJob"]):
     def unfinished(self) -> GenerationJobQuerySet:
@@ -154,6 +173,8 @@ class GenerationJob(models.Model):
     cancel_requested = models.BooleanField(default=False)
     # A clip of a review run: the creator approved its picture.
     approved = models.BooleanField(default=False)
+    # "Make this scene next": higher goes first within its stage.
+    priority = models.IntegerField(default=0)
     attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     traceback = models.TextField(blank=True)
@@ -261,3 +282,78 @@ class Take(models.Model):
     @property
     def is_current(self) -> bool:
         return getattr(self.sentence, f"{self.asset}_file").name == self.file
+
+
+class WorkerQuerySet(models.QuerySet["Worker"]):
+    def live(self) -> WorkerQuerySet:
+        cutoff = timezone.now() - timedelta(seconds=settings.WORKER_STALE_AFTER)
+        return self.filter(last_seen__gte=cutoff)
+
+
+class Worker(models.Model):
+    """A huey consumer process, as its own heartbeat tells it: which stages it takes."""
+
+    name = models.CharField(max_length=200, unique=True)
+    stages = models.JSONField(default=list)
+    # Huey worker threads in the process: jobs it can run at once.
+    threads = models.PositiveIntegerField(default=1)
+    started = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now)
+
+    objects = WorkerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def serves(self, stage: str) -> bool:
+        return stage in self.stages
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Sending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Gave up"
+
+
+class WebhookDelivery(models.Model):
+    """One call of a project's webhook: what was sent, and how each try went."""
+
+    project = models.ForeignKey(Project, models.CASCADE, related_name="webhook_deliveries")
+    event = models.CharField(max_length=40)
+    url = models.URLField(max_length=500)
+    payload = models.JSONField(default=dict)
+    status = models.CharField(
+        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    response_status = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    # Each try, one line: when, what came back.
+    log = models.TextField(blank=True)
+    created = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.event} to {self.url}"
+
+    def record_try(self, ok: bool, status: int | None, error: str, final: bool) -> None:
+        now = timezone.now()
+        self.attempts += 1
+        self.response_status = status
+        self.last_error = "" if ok else error
+        line = f"{now:%Y-%m-%d %H:%M:%S} try {self.attempts}: " + (
+            f"HTTP {status}" if status is not None else error
+        )
+        self.log = f"{self.log}{line}\n"
+        if ok:
+            self.status, self.delivered_at = DeliveryStatus.DELIVERED, now
+        elif final:
+            self.status = DeliveryStatus.FAILED
+        self.save()

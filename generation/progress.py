@@ -79,6 +79,10 @@ class Progress:
         return self._sum("cancelled")
 
     @property
+    def running(self) -> int:
+        return self._sum("running")
+
+    @property
     def finished(self) -> int:
         return self._sum("finished")
 
@@ -99,22 +103,6 @@ class Progress:
         return (
             f"Generating {current.stage}: {current.finished}/{current.total} ({current.percent}%)"
         )
-
-    def seconds_left(self) -> float | None:
-        """Remaining jobs times what each stage's jobs actually took; None until known.
-
-        A stage with no finished job yet borrows the slowest known stage's mean, which
-        errs on the side of promising less.
-        """
-        means = {s.stage: s.mean_seconds for s in self.stages.values() if s.done >= 2}
-        if not means:
-            return None
-        fallback = max(m for m in means.values() if m is not None)
-        left = 0.0
-        for s in self.stages.values():
-            mean = means.get(s.stage) or fallback
-            left += (s.total - s.finished) * mean
-        return left
 
     def as_json(self) -> dict:
         return {

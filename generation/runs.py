@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from generation import claims, notify, takes
+from generation import claims, estimates, notify, takes, webhooks
 from generation.backends.base import (
     Backend,
     BackendError,
@@ -70,6 +70,7 @@ class RunInProgress(Exception):
 class StartedRun:
     run: GenerationRun | None
     job_counts: dict[str, int]
+    quote: estimates.Quote | None = None
 
     @property
     def total_jobs(self) -> int:
@@ -100,6 +101,11 @@ def start_run(
             counts[job.stage] += 1
         if not planned:
             return StartedRun(None, counts)
+        to_make = {stage: 0 for stage in counts}
+        for job in planned:
+            if not job.skip_reason:
+                to_make[job.stage] += 1
+        quote = estimates.Estimator(project).quote(to_make, inline=inline)
         try:
             # The partial unique index settles a race the check above can't see.
             with transaction.atomic():
@@ -115,6 +121,8 @@ def start_run(
                     review_before_clips=review_before_clips
                     and {Stage.IMAGES, Stage.VIDEOS} <= set(stages),
                     label=label,
+                    quote_seconds=quote.seconds,
+                    quote=quote.as_json(),
                 )
         except IntegrityError:
             raise RunInProgress(project.runs.active().get()) from None
@@ -133,7 +141,7 @@ def start_run(
         )
         advance(run.id)
     run.refresh_from_db()
-    return StartedRun(run, counts)
+    return StartedRun(run, counts, quote)
 
 
 def retry_failed(run: GenerationRun, origin: str = Origin.PAGE, user: Any = None) -> StartedRun:
@@ -182,7 +190,10 @@ def advance(run_id: int) -> None:
                     if run.waits_for_review and pending.exists():
                         stop_for_review(run)
                         return
-                job_ids = list(pending.values_list("id", flat=True))
+                # Scenes made "next" first, then in story order.
+                job_ids = list(
+                    pending.order_by("-priority", "position", "id").values_list("id", flat=True)
+                )
                 if not job_ids:
                     continue
                 jobs.filter(id__in=job_ids, status=JobStatus.PENDING).update(
@@ -191,7 +202,9 @@ def advance(run_id: int) -> None:
                 run.current_stage = stage
                 run.save(update_fields=["current_stage"])
                 if not run.inline:
-                    transaction.on_commit(lambda ids=job_ids: enqueue_jobs(ids))  # type: ignore[misc]
+                    transaction.on_commit(
+                        lambda ids=job_ids, stage=stage: enqueue_jobs(stage, ids)  # type: ignore[misc]
+                    )
                 notify.run_changed(run)
                 return
         finish(run)
@@ -249,17 +262,20 @@ def finish(run: GenerationRun) -> None:
             status=JobStatus.FAILED, error=UNASKED_CANCEL, updated=timezone.now()
         )
         done = [JobStatus.SUCCEEDED, JobStatus.SKIPPED]
-        clean = not run.jobs.exclude(status__in=done).exists()
+        # A scene its creator cancelled (cancel_scene) was asked for: it is no failure.
+        asked = Q(status=JobStatus.CANCELLED, cancel_requested=True)
+        clean = not run.jobs.exclude(status__in=done).exclude(asked).exists()
         run.status = RunStatus.SUCCEEDED if clean else RunStatus.FAILED
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "finished_at"])
     notify.run_changed(run)
+    webhooks.run_ended(run)
 
 
-def enqueue_jobs(job_ids: list[int]) -> None:
+def enqueue_jobs(stage: str, job_ids: list[int], front: bool = False) -> None:
     from generation import tasks
 
-    tasks.enqueue_jobs(job_ids)
+    tasks.enqueue_jobs(stage, job_ids, front=front)
 
 
 def cancel_run(run: GenerationRun) -> bool:
@@ -283,6 +299,81 @@ def cancel_run(run: GenerationRun) -> bool:
     run.refresh_from_db()
     notify.run_changed(run)
     return True
+
+
+@dataclass
+class Steered:
+    """What a scoped action did to a run's totals, exactly."""
+
+    cancelled: int = 0
+    stopping: int = 0
+    moved: int = 0
+
+    def as_json(self) -> dict[str, int]:
+        return {"cancelled": self.cancelled, "stopping": self.stopping, "moved": self.moved}
+
+
+def stop_after_running(run: GenerationRun) -> Steered | None:
+    """Nothing new starts; the jobs running now finish and keep their assets.
+
+    None if the run had already ended."""
+    with transaction.atomic():
+        updated = GenerationRun.objects.filter(
+            id=run.id,
+            status__in=[RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.PAUSED, RunStatus.REVIEW],
+        ).update(status=RunStatus.CANCELLING, stop_after_running=True)
+        if not updated:
+            return None
+        now = timezone.now()
+        cancelled = run.jobs.filter(status__in=[JobStatus.PENDING, JobStatus.QUEUED]).update(
+            status=JobStatus.CANCELLED, finished_at=now, updated=now
+        )
+        running = run.jobs.filter(status=JobStatus.RUNNING).count()
+        advance(run.id)
+    run.refresh_from_db()
+    notify.run_changed(run)
+    return Steered(cancelled=cancelled, stopping=running)
+
+
+def scene_jobs(run: GenerationRun, sentence: Sentence) -> Any:
+    return run.jobs.filter(sentence=sentence).unfinished()
+
+
+def cancel_scene(run: GenerationRun, sentence: Sentence) -> Steered:
+    """Cancel one scene's unfinished jobs in the run; every other scene goes on.
+
+    A waiting job ends cancelled at once; a running one stops at its next step (its
+    worker finds its writes refused) and the scene keeps its previous asset."""
+    with transaction.atomic():
+        now = timezone.now()
+        jobs = scene_jobs(run, sentence)
+        waiting = jobs.filter(status__in=[JobStatus.PENDING, JobStatus.QUEUED]).update(
+            status=JobStatus.CANCELLED, cancel_requested=True, finished_at=now, updated=now
+        )
+        running = jobs.filter(status=JobStatus.RUNNING, cancel_requested=False).update(
+            cancel_requested=True, updated=now
+        )
+        advance(run.id)
+    notify.run_changed(run)
+    return Steered(cancelled=waiting + running)
+
+
+def make_next(run: GenerationRun, sentence: Sentence) -> Steered:
+    """Put one scene's jobs before the others of their stage: a queued one goes to the
+    front of its stage's queue now, a later stage's job is queued first when it starts."""
+    with transaction.atomic():
+        jobs = scene_jobs(run, sentence).exclude(status=JobStatus.RUNNING)
+        top = run.jobs.aggregate(top=models.Max("priority"))["top"] or 0
+        moved = jobs.update(priority=top + 1, updated=timezone.now())
+        queued = list(jobs.filter(status=JobStatus.QUEUED).values_list("stage", "id"))
+        if queued and not run.inline:
+            for stage, job_id in queued:
+                # The task already in the queue finds the job taken and does nothing.
+                transaction.on_commit(
+                    lambda stage=stage, job_id=job_id: enqueue_jobs(stage, [job_id], front=True)  # type: ignore[misc]
+                )
+    notify.run_changed(run)
+    return Steered(moved=moved)
 
 
 # Between the pause reason's words and the error it paused for (see pause_error).
@@ -775,11 +866,15 @@ def requeue_lost_tasks() -> int:
     )
     if not lost.exists() or HUEY.pending_count() > 0:
         return 0
-    job_ids = list(lost.values_list("id", flat=True))
+    by_stage: dict[str, list[int]] = {}
+    for job_id, stage in lost.order_by("-priority", "position", "id").values_list("id", "stage"):
+        by_stage.setdefault(stage, []).append(job_id)
+    job_ids = [job_id for ids in by_stage.values() for job_id in ids]
     # Touch them so the next pass doesn't send them again while they wait.
     GenerationJob.objects.filter(id__in=job_ids).update(updated=timezone.now())
     log.warning("Re-sending %d queued jobs whose tasks were lost", len(job_ids))
-    enqueue_jobs(job_ids)
+    for stage, ids in by_stage.items():
+        enqueue_jobs(stage, ids)
     return len(job_ids)
 
 
@@ -813,7 +908,7 @@ def reap_stale_jobs() -> int:
             changed = still_stale.update(status=JobStatus.QUEUED, worker="", updated=now)
             if changed:
                 log.warning("Re-queueing job %s: worker %s stopped responding", job.id, job.worker)
-                enqueue_jobs([job.id])
+                enqueue_jobs(job.stage, [job.id])
         if changed:
             # The attempt given up on is over: what it left (a partial clip, a whole one an
             # orphaned encoder finished) can go. A newer attempt works in its own folder.

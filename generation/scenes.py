@@ -137,7 +137,7 @@ def join_run(run: GenerationRun, sentence: Sentence, stages: list[str]) -> Scene
             )
         counts: dict[str, int] = {}
         now = timezone.now()
-        start_now: list[int] = []
+        start_now: list[tuple[str, int]] = []
         wanted = list(stages)
         if (
             Stage.VIDEOS in run.stages
@@ -172,7 +172,7 @@ def join_run(run: GenerationRun, sentence: Sentence, stages: list[str]) -> Scene
             )
             counts[stage] = counts.get(stage, 0) + 1
             if runs_now:
-                start_now.append(job.id)
+                start_now.append((stage, job.id))
         if counts:
             run.stages = [s for s in STAGE_ORDER if s in run.stages or s in counts]
             fields = ["stages"]
@@ -185,7 +185,11 @@ def join_run(run: GenerationRun, sentence: Sentence, stages: list[str]) -> Scene
                 fields += ["status", "current_stage"]
             run.save(update_fields=fields)
             if start_now and not run.inline:
-                transaction.on_commit(lambda: runs.enqueue_jobs(start_now))
+                for stage, job_id in start_now:
+                    # Each on its stage's queue, where the workers of that stage look.
+                    transaction.on_commit(
+                        lambda stage=stage, job_id=job_id: runs.enqueue_jobs(stage, [job_id])  # type: ignore[misc]
+                    )
         notify.run_changed(run)
     return SceneRun(run, counts, joined=True)
 

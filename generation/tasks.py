@@ -7,12 +7,12 @@ from django.conf import settings
 from django.db import close_old_connections
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
-from huey.storage import SqliteStorage
 
 from exports import jobs as export_jobs
 from exports.models import Export
-from generation import claims, runs
+from generation import claims, runs, webhooks, workers
 from generation.models import GenerationJob
+from generation.queues import StageQueues
 
 log = logging.getLogger(__name__)
 
@@ -22,18 +22,18 @@ def run_job(job_id: int) -> None:
     runs.execute_job(job_id)
 
 
-def enqueue_jobs(job_ids: list[int]) -> None:
-    """Queue one task per job. A stage of a 1,000-scene run is 1,000 tasks; SqliteHuey
-    would commit an exclusive transaction for each, so there they go in one."""
+def enqueue_jobs(stage: str, job_ids: list[int], front: bool = False) -> None:
+    """Queue one task per job on its stage's queue, where only workers of that stage look.
+
+    A stage of a 1,000-scene run is 1,000 tasks; SqliteHuey would commit an exclusive
+    transaction for each, so they go in one. `front`: before the stage's other tasks."""
     tasks = [run_job.s(job_id) for job_id in job_ids]
     storage = HUEY.storage
-    if HUEY.immediate or type(storage) is not SqliteStorage:
+    if HUEY.immediate or not isinstance(storage, StageQueues):
         for t in tasks:
             HUEY.enqueue(t)
         return
-    rows = [(storage.name, storage.to_blob(HUEY.serialize_task(t)), t.priority or 0) for t in tasks]
-    with storage.db(commit=True) as cursor:
-        cursor.executemany("insert into task (queue, data, priority) values (?, ?, ?)", rows)
+    storage.enqueue_stage(stage, [HUEY.serialize_task(t) for t in tasks], front=front)
 
 
 @db_periodic_task(crontab(minute="*"))
@@ -82,7 +82,23 @@ def start_reaper() -> None:
     threading.Thread(target=loop, name="storyboard-reaper", daemon=True).start()
 
 
+@HUEY.on_startup()
+def announce_worker() -> None:
+    # Called once per worker thread: each adds one to what this process can run at once.
+    workers.register(settings.STORYBOARD_WORKER_STAGES)
+
+
+@HUEY.on_shutdown()
+def retire_worker() -> None:
+    workers.retire()
+
+
 @HUEY.task()
 def noop() -> int:
     """Does nothing: the bare queue's own cost, which benchmarks compare the engine with."""
     return 1
+
+
+@db_task()
+def deliver_webhook(delivery_id: int) -> None:
+    webhooks.deliver(delivery_id)

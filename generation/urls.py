@@ -43,6 +43,17 @@ urlpatterns = [
         f"{api}/scenes/<int:sentence_id>/approve", scene_views.api_approve, name="api-scene-approve"
     ),
     path(f"{api}/review/continue", scene_views.api_continue, name="api-review-continue"),
+    path(f"{api}/stop-after-running", views.api_stop_after_running, name="api-stop-after-running"),
+    path(
+        f"{api}/scenes/<int:sentence_id>/cancel-generation",
+        views.api_cancel_scene,
+        name="api-cancel-scene-generation",
+    ),
+    path(
+        f"{api}/scenes/<int:sentence_id>/make-next",
+        views.api_make_next,
+        name="api-make-scene-next",
+    ),
     path("projects/<int:project_id>/generate/", views.generate, name="generate"),
     path("projects/<int:project_id>/cancel/", views.cancel, name="cancel-generation"),
     path("projects/<int:project_id>/resume/", views.resume, name="resume-generation"),
@@ -76,5 +87,20 @@ urlpatterns = [
         "projects/<int:project_id>/scenes/<int:sentence_id>/approve/",
         scene_views.approve,
         name="scene-approve",
+    ),
+    path(
+        "projects/<int:project_id>/stop-after-running/",
+        views.stop_after_running,
+        name="stop-after-running",
+    ),
+    path(
+        "projects/<int:project_id>/scenes/<int:sentence_id>/cancel-generation/",
+        views.cancel_scene,
+        name="cancel-scene-generation",
+    ),
+    path(
+        "projects/<int:project_id>/scenes/<int:sentence_id>/make-next/",
+        views.make_next,
+        name="make-scene-next",
     ),
 ]

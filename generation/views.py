@@ -63,6 +63,18 @@ def progress_payload(run: GenerationRun) -> dict:
         "reviewBeforeClips": run.review_before_clips,
         "review": review_json(run) if run.is_active and run.waits_for_review else None,
         "errors": job_errors(run),
+        **quote_payload(run),
+    }
+
+
+def quote_payload(run: GenerationRun) -> dict:
+    """The quote given before the run, and, once it ended, what it really took."""
+    error = run.quote_error
+    return {
+        "quoteSeconds": run.quote_seconds,
+        "quote": run.quote,
+        "actualSeconds": run.actual_seconds,
+        "quoteError": round(error, 3) if error is not None else None,
     }
 
 
@@ -101,6 +113,8 @@ def start(
             "runId": started.run.id if started.run else None,
             "jobCounts": started.job_counts,
             "totalJobs": started.total_jobs,
+            "quoteSeconds": started.quote.seconds if started.quote else 0,
+            "quote": started.quote.as_json() if started.quote else {},
             "message": message,
         },
         status=202,
@@ -154,6 +168,86 @@ def api_resume(request: AuthedRequest, project_id: int) -> HttpResponse:
     if run is None or not runs.resume_run(run):
         return json_error(409, "No paused generation run to resume for this project.")
     return JsonResponse({"runId": run.id, "status": run.status, "message": "Resumed"}, status=202)
+
+
+def steered_payload(run: GenerationRun, steered: runs.Steered, message: str) -> JsonResponse:
+    run.refresh_from_db()
+    return JsonResponse(
+        {
+            "runId": run.id,
+            "status": run.status,
+            **steered.as_json(),
+            "progress": run_progress(run).as_json(),
+            "message": message,
+        },
+        status=202,
+    )
+
+
+NOTHING_RUNS = "No generation run is in progress for this project."
+
+
+@api_login_required
+@require_POST
+def api_stop_after_running(request: AuthedRequest, project_id: int) -> HttpResponse:
+    project = load_api_project(request, project_id)
+    run = project.runs.active().first()
+    steered = runs.stop_after_running(run) if run is not None else None
+    if run is None or steered is None:
+        return json_error(409, NOTHING_RUNS)
+    return steered_payload(run, steered, stop_message(steered))
+
+
+def stop_message(steered: runs.Steered) -> str:
+    return (
+        f"Stopping after {steered.stopping} running job{pluralize(steered.stopping)}: "
+        f"{steered.cancelled} waiting job{pluralize(steered.cancelled)} cancelled."
+    )
+
+
+def pluralize(n: int) -> str:
+    return "" if n == 1 else "s"
+
+
+def scene_action(
+    request: AuthedRequest, project: Project, sentence_id: int, cancel: bool
+) -> tuple[GenerationRun | None, runs.Steered | None, str]:
+    """Cancel or prioritise one scene in the project's active run: (run, effect, message)."""
+    sentence = get_object_or_404(project.sentences.all(), id=sentence_id)
+    run = project.runs.active().first()
+    if run is None:
+        return None, None, NOTHING_RUNS
+    if cancel:
+        steered = runs.cancel_scene(run, sentence)
+        n = steered.cancelled
+        message = f"Scene {sentence.position}: {n} job{pluralize(n)} cancelled."
+    else:
+        steered = runs.make_next(run, sentence)
+        n = steered.moved
+        message = f"Scene {sentence.position} goes next ({n} job{pluralize(n)})."
+    if not n:
+        return run, None, f"Scene {sentence.position} has nothing left to do in this run."
+    return run, steered, message
+
+
+@api_login_required
+@require_POST
+def api_cancel_scene(request: AuthedRequest, project_id: int, sentence_id: int) -> HttpResponse:
+    project = load_api_project(request, project_id)
+    run, steered, message = scene_action(request, project, sentence_id, cancel=True)
+    if run is None or steered is None:
+        return json_error(409, message)
+    return steered_payload(run, steered, message)
+
+
+@api_login_required
+@require_POST
+def api_make_next(request: AuthedRequest, project_id: int, sentence_id: int) -> HttpResponse:
+    project = load_api_project(request, project_id)
+    run, steered, message = scene_action(request, project, sentence_id, cancel=False)
+    if run is None or steered is None:
+        return json_error(409, message)
+    return steered_payload(run, steered, message)
 
 
 @api_login_required
@@ -253,3 +347,36 @@ def retry_failed(request: AuthedRequest, project_id: int) -> HttpResponse:
             request, project, 409, toolbar_error="A run is already in progress."
         )
     return toolbar_response(request, project)
+
+
+@login_required
+@require_POST
+def stop_after_running(request: AuthedRequest, project_id: int) -> HttpResponse:
+    project = load_project(request, project_id)
+    run = project.runs.active().first()
+    steered = runs.stop_after_running(run) if run is not None else None
+    if steered is None:
+        return toolbar_response(request, project, status=409, toolbar_error=NOTHING_RUNS)
+    return toolbar_response(request, project, toolbar_notice=stop_message(steered))
+
+
+def page_scene_action(
+    request: AuthedRequest, project_id: int, sentence_id: int, cancel: bool
+) -> HttpResponse:
+    project = load_project(request, project_id)
+    run, steered, message = scene_action(request, project, sentence_id, cancel)
+    if steered is None:
+        return toolbar_response(request, project, status=409, toolbar_error=message)
+    return toolbar_response(request, project, toolbar_notice=message)
+
+
+@login_required
+@require_POST
+def cancel_scene(request: AuthedRequest, project_id: int, sentence_id: int) -> HttpResponse:
+    return page_scene_action(request, project_id, sentence_id, cancel=True)
+
+
+@login_required
+@require_POST
+def make_next(request: AuthedRequest, project_id: int, sentence_id: int) -> HttpResponse:
+    return page_scene_action(request, project_id, sentence_id, cancel=False)

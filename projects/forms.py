@@ -55,7 +55,17 @@ class ProjectCreateForm(forms.Form):
 class ProjectSettingsForm(forms.ModelForm):
     class Meta:
         model = Project
-        fields = ["name", "voice", "language", "style_prompt", "width", "height", "fps", "preset"]
+        fields = [
+            "name",
+            "voice",
+            "language",
+            "style_prompt",
+            "width",
+            "height",
+            "fps",
+            "preset",
+            "webhook_url",
+        ]
         # The page lists the voices installed for the project's preset in this datalist.
         widgets = {"voice": forms.TextInput(attrs={"list": "voice-options"})}
         help_texts = {"voice": "Blank for the preset's default; the list shows what is installed."}

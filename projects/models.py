@@ -48,6 +48,13 @@ class Project(models.Model):
         default=24, validators=[MinValueValidator(1), MaxValueValidator(60)]
     )
     preset = models.CharField(max_length=16, choices=Preset.choices, default=Preset.DRAFT)
+    # Called with a signed JSON summary when a run or an export ends (generation/webhooks.py).
+    webhook_url = models.URLField(
+        max_length=500,
+        blank=True,
+        help_text="Optional: called with a JSON summary when a run or an export ends",
+    )
+    webhook_secret = models.CharField(max_length=100, blank=True, editable=False)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -69,9 +76,14 @@ class Project(models.Model):
             return set()
         for field in changed:
             setattr(self, field, values[field])
+        saved = set(changed)
+        if self.webhook_url and not self.webhook_secret:
+            # The key its deliveries are signed with, shown to the owner once there is a URL.
+            self.webhook_secret = secrets.token_hex(32)
+            saved.add("webhook_secret")
         assets = dirty.dirtied_by(changed, dirty.PROJECT_FIELD_DIRTIES)
         with transaction.atomic():
-            self.save(update_fields=[*changed, "updated"])
+            self.save(update_fields=[*saved, "updated"])
             if assets:
                 self.sentences.update(
                     revision=F("revision") + 1, **{dirty.flag_name(a): True for a in assets}

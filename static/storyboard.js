@@ -62,3 +62,49 @@ document.addEventListener("submit", (event) => {
   const menu = target && target.closest("details.dropdown");
   if (menu) menu.open = false;
 });
+
+// Browser notifications: a run or an export that ends while this tab is in the background
+// says so. Permission is asked on first use, when the creator starts a run or an export
+// (a click, as browsers require); a "no" is respected and never asked again.
+function askToNotify() {
+  if ("Notification" in window && Notification.permission === "default") {
+    Notification.requestPermission();
+  }
+}
+
+document.addEventListener("submit", (event) => {
+  const form = event.target instanceof HTMLFormElement ? event.target : null;
+  if (form && form.matches(".generate-form, .export-form")) askToNotify();
+}, true);
+
+function notifyInBackground(text) {
+  if (!document.hidden || !("Notification" in window)) return;
+  if (Notification.permission !== "granted") return;
+  new Notification("Storyboard", {body: text, tag: "storyboard-" + location.pathname});
+}
+
+// A run's end arrives as a toast; an export's as its progress block leaving the panel.
+let activeExport = null;
+function watchEnds(mutations) {
+  for (const mutation of mutations) {
+    for (const node of mutation.addedNodes) {
+      if (node instanceof Element && node.matches(".toast")) {
+        notifyInBackground(node.querySelector("span")?.textContent.trim() || "Generation ended");
+      }
+    }
+  }
+  const progress = document.querySelector(".export-progress[data-export]");
+  const now = progress ? progress.dataset.export : null;
+  if (activeExport && !now) {
+    const last = document.querySelector(".exports tbody tr");
+    notifyInBackground(last && last.classList.contains("export-succeeded")
+      ? "The film is ready to download."
+      : "The export ended: " + (last ? last.textContent.trim().replace(/\s+/g, " ") : ""));
+  }
+  activeExport = now;
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  activeExport = document.querySelector(".export-progress[data-export]")?.dataset.export || null;
+  new MutationObserver(watchEnds).observe(document.body, {subtree: true, childList: true});
+});

@@ -300,9 +300,32 @@ _huey_consumer = {
     # Two log lines per task cost more than an instant job; our own code logs what matters.
     "verbose": env_bool("HUEY_VERBOSE", False),
 }
+
+
+def worker_stages() -> list[str]:
+    """STORYBOARD_WORKER_STAGES: the stages this worker takes (comma-separated)."""
+    stages = ["audio", "images", "videos"]
+    raw = env_str("STORYBOARD_WORKER_STAGES", "")
+    chosen = [s.strip() for s in raw.split(",") if s.strip()]
+    unknown = [s for s in chosen if s not in stages]
+    if unknown:
+        raise ImproperlyConfigured(
+            f"STORYBOARD_WORKER_STAGES: unknown stage {unknown[0]!r} (use audio, images, videos)."
+        )
+    return [s for s in stages if s in chosen] if chosen else stages
+
+
+# A worker serves every stage unless told otherwise; each stage has its own huey queue
+# (generation/queues.py), so a narration worker never receives a clip job.
+STORYBOARD_WORKER_STAGES = worker_stages()
+# Workers announce themselves this often; one silent for WORKER_STALE_AFTER is gone.
+WORKER_HEARTBEAT_SECONDS = env_float("WORKER_HEARTBEAT_SECONDS", 5.0)
+WORKER_STALE_AFTER = env_float("WORKER_STALE_AFTER", 15.0)
+
 if REDIS_URL:
     HUEY = {
-        "huey_class": "huey.RedisHuey",
+        "huey_class": "generation.queues.StageRedisHuey",
+        "stages": STORYBOARD_WORKER_STAGES,
         "name": env_str("HUEY_NAME", "storyboard"),
         "url": REDIS_URL,
         "immediate": env_bool("HUEY_IMMEDIATE", False),
@@ -319,7 +342,8 @@ if REDIS_URL:
     }
 else:
     HUEY = {
-        "huey_class": "huey.SqliteHuey",
+        "huey_class": "generation.queues.StageSqliteHuey",
+        "stages": STORYBOARD_WORKER_STAGES,
         "name": "storyboard",
         "filename": str(Path(env_str("HUEY_SQLITE", str(DATA_DIR / "huey.sqlite3")))),
         "immediate": env_bool("HUEY_IMMEDIATE", False),
@@ -383,3 +407,9 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+
+# Project webhooks (generation/webhooks.py): a failed call is tried again after
+# WEBHOOK_RETRY_SECONDS, doubling each time, WEBHOOK_MAX_ATTEMPTS tries in all.
+WEBHOOK_RETRY_SECONDS = env_float("WEBHOOK_RETRY_SECONDS", 10.0)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6, minimum=1)
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)

@@ -4,6 +4,7 @@ import os
 import resource
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,8 +15,8 @@ from django.conf import settings as django_settings
 from django.contrib.auth.models import User
 from django.test import Client
 from huey.contrib.djhuey import HUEY
-from huey.storage import SqliteStorage
 
+from generation.queues import StageSqliteStorage
 from projects.models import Project
 from tests.scaled import Stack, postgres_available
 from tests.support import FAKE_BACKEND, ROOT, wait_for
@@ -28,7 +29,7 @@ def private_queue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Tests never share a huey queue with a developer's running worker."""
     path = tmp_path_factory.mktemp("huey") / "queue.sqlite3"
     original = HUEY.storage
-    HUEY.storage = SqliteStorage(name=HUEY.name, filename=str(path))
+    HUEY.storage = StageSqliteStorage(name=HUEY.name, filename=str(path))
     yield path
     HUEY.storage = original
 
@@ -91,6 +92,7 @@ class Worker:
             "JOB_HEARTBEAT_SECONDS": "0.3",
             "JOB_STALE_AFTER": "2",
             "REAPER_INTERVAL_SECONDS": "1",
+            "WORKER_HEARTBEAT_SECONDS": "0.5",
             "LOG_LEVEL": "WARNING",
             **env,
         }
@@ -110,6 +112,11 @@ class Worker:
             # A disk that fills up: writes past this size fail with EFBIG (Python
             # ignores SIGXFSZ), as they would with ENOSPC.
             resource.setrlimit(resource.RLIMIT_FSIZE, (self.max_file_size, self.max_file_size))
+
+    @property
+    def name(self) -> str:
+        assert self.process is not None
+        return f"{socket.gethostname()}:{self.process.pid}"
 
     def kill(self) -> None:
         assert self.process is not None

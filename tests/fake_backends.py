@@ -6,7 +6,8 @@ process behaves the same way the test expects:
 - "NOMODEL" in the text: fails with the same systemic error every time (after its ten
   steps if also "SLOW").
 - "BIG" in the text: writes a 12 MB asset (to hit a worker's file size limit).
-- anything else: two instant steps.
+- anything else: two instant steps (FAKE_JOB_SECONDS in the worker's environment makes
+  them take that long in all, for the time quotes).
 
 Each call appends a line to MEDIA_ROOT/calls.log so tests can count how often a job
 really ran to completion. What it makes is real media of the job's size and length (the
@@ -47,7 +48,8 @@ class FakeBackend:
     def generate(self, job: JobInput, on_step: StepCallback) -> GeneratedAsset:
         if "NOMODEL" in job.text and "SLOW" not in job.text:
             raise no_model()
-        steps, delay = (10, 0.3) if "SLOW" in job.text else (2, 0.0)
+        pace = float(os.environ.get("FAKE_JOB_SECONDS", "0"))
+        steps, delay = (10, 0.3) if "SLOW" in job.text else (2, pace / 2)
         path = job.work_dir / f"partial{SUFFIX[self.stage]}"
         with open(path, "wb") as f:
             for step in range(steps):

@@ -29,12 +29,23 @@ def test_it_starts_a_run_and_answers_with_the_story_contract(client, make_projec
     assert r.status_code == 202
     body = r.json()
     run = GenerationRun.objects.get()
+    quote = body.pop("quote")
     assert body == {
         "runId": run.id,
         "jobCounts": {"audio": 4, "images": 4, "videos": 4},
         "totalJobs": 12,
+        "quoteSeconds": run.quote_seconds,
         "message": "Generation started",
     }
+    # No history yet: the draft preset's documented defaults, one worker assumed.
+    assert quote["videos"] == {
+        "jobs": 4,
+        "seconds": 8.12,
+        "perJob": 2.0,
+        "workers": 1,
+        "basis": "default",
+    }
+    assert run.quote == quote
     assert run.origin == Origin.API
     assert run.jobs.count() == 12
 

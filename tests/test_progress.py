@@ -1,9 +1,5 @@
 """Progress is computed from job rows, overall and per stage, in one query."""
 
-from datetime import timedelta
-
-from django.utils import timezone
-
 from generation import runs
 from generation.models import GenerationJob, JobStatus
 from generation.progress import job_errors, run_progress
@@ -45,22 +41,6 @@ def test_it_writes_the_stage_line_like_the_story(make_project):
     GenerationJob.objects.filter(id__in=ids[:15]).update(status=JobStatus.SUCCEEDED)
     run.refresh_from_db()
     assert run_progress(run).stage_line == "Generating images: 15/50 (30%)"
-
-
-def test_it_estimates_time_left_from_what_each_stage_took(make_project):
-    project = make_project(4)
-    run = runs.start_run(project, ["audio", "images"]).run
-    assert run_progress(run).seconds_left() is None
-    start = timezone.now()
-    audio = list(run.jobs.filter(stage="audio").order_by("position"))
-    for job in audio[:2]:
-        GenerationJob.objects.filter(id=job.id).update(
-            status=JobStatus.SUCCEEDED, started_at=start, finished_at=start + timedelta(seconds=2)
-        )
-    progress = run_progress(run)
-    assert progress.stages["audio"].mean_seconds == 2
-    # 2 audio jobs left at 2 s, and 4 images at the slowest known mean (2 s).
-    assert progress.seconds_left() == 12
 
 
 def test_it_lists_failed_and_skipped_jobs_with_their_reasons(make_project):

@@ -5,9 +5,10 @@ import time
 import pytest
 
 # The session, the user, the project (ownership check), its scenes, the pending counts,
-# the generation toolbar's look-up of the project's latest run, and the export panel's
-# recent exports.
-STORYBOARD_QUERIES = 7
+# the generation toolbar's look-up of the project's latest run, the live workers, the
+# median job time of each of the three stages (the Generate options' quotes), and the
+# export panel's recent exports.
+STORYBOARD_QUERIES = 11
 
 
 @pytest.mark.parametrize("scenes", [10, 1000])

@@ -36,3 +36,24 @@ def media_url(name: str) -> str:
     from django.core.files.storage import default_storage
 
     return default_storage.url(name)
+
+
+@register.filter
+def about(seconds: float | None) -> str:
+    """A quote: "about 4 min"."""
+    from generation.estimates import about as spoken
+
+    return "" if seconds is None else spoken(seconds)
+
+
+@register.filter
+def duration(seconds: float | None) -> str:
+    """What a run took: "3 min 10 s"."""
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.1f} s" if seconds < 10 else f"{round(seconds)} s"
+    minutes, rest = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {rest} s"
+    return f"{minutes // 60} h {minutes % 60} min"

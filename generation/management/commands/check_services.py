@@ -44,7 +44,8 @@ class Command(BaseCommand):
 
     def queue(self) -> str:
         pending = HUEY.pending_count()
-        return f"{type(HUEY).__name__} '{HUEY.name}', {pending} task(s) waiting"
+        kind = next(c.__name__ for c in type(HUEY).__mro__ if c.__module__ == "huey.api")
+        return f"{kind} '{HUEY.name}' (a queue per stage), {pending} task(s) waiting"
 
     def channel_layer(self) -> str:
         from asgiref.sync import async_to_sync

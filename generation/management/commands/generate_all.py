@@ -149,7 +149,10 @@ class Command(BaseCommand):
             run.refresh_from_db()
             if options["inline"] and run.is_active:
                 job_id = (
-                    run.jobs.filter(status=JobStatus.QUEUED).values_list("id", flat=True).first()
+                    run.jobs.filter(status=JobStatus.QUEUED)
+                    .order_by("-priority", "position", "id")
+                    .values_list("id", flat=True)
+                    .first()
                 )
                 if job_id is not None:
                     runs.execute_job(job_id)
