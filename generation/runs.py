@@ -589,9 +589,10 @@ def claim_batch_mates(job: GenerationJob) -> list[GenerationJob]:
         return []
     if size <= 1:
         return []
+    # Scenes made "next" join the batch first.
     queued = GenerationJob.objects.filter(
         run_id=job.run_id, stage=Stage.IMAGES, status=JobStatus.QUEUED
-    ).order_by("position", "id")
+    ).order_by("-priority", "position", "id")
     claimed = [other for other in queued.values_list("id", flat=True)[: size - 1] if claim(other)]
     mates = GenerationJob.objects.select_related("run__project", "sentence").filter(id__in=claimed)
     return list(mates.order_by("position", "id"))
