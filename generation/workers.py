@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import close_old_connections
@@ -60,14 +61,17 @@ def beat(stop: threading.Event) -> None:
             close_old_connections()
             with _lock:
                 threads = _threads
+            now = timezone.now()
             Worker.objects.update_or_create(
                 name=worker_name(),
                 defaults={
                     "stages": list(settings.STORYBOARD_WORKER_STAGES),
                     "threads": max(threads, 1),
-                    "last_seen": timezone.now(),
+                    "last_seen": now,
                 },
             )
+            # Workers killed without a goodbye stay listed (as gone) for a day.
+            Worker.objects.filter(last_seen__lt=now - timedelta(days=1)).delete()
         except Exception:  # noqa: BLE001 - try again next beat
             log.warning("Worker heartbeat failed", exc_info=True)
 
