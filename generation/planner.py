@@ -15,6 +15,7 @@ from projects.models import Sentence
 
 NO_IMAGE = "No picture to animate: generate this scene's image first."
 NO_AUDIO = "No narration to time the clip to: generate this scene's audio first."
+NOT_APPROVED = "Skipped: its picture was not approved in review."
 
 
 class PlanError(ValueError):

@@ -46,7 +46,7 @@ from generation.models import (
     RunStatus,
     Stage,
 )
-from generation.planner import NO_AUDIO, NO_IMAGE, plan
+from generation.planner import NO_AUDIO, NO_IMAGE, NOT_APPROVED, plan
 from projects import dirty
 from projects.media import secret_part
 from projects.models import Project, Sentence
@@ -159,7 +159,10 @@ def retry_failed(run: GenerationRun, origin: str = Origin.PAGE, user: Any = None
         run.jobs.filter(
             Q(status=JobStatus.FAILED) | Q(status=JobStatus.SKIPPED, stage=Stage.VIDEOS),
             sentence__isnull=False,
-        ).values_list("sentence_id", "stage")
+        )
+        # A clip its creator chose not to make in review is not a failure to retry.
+        .exclude(error=NOT_APPROVED)
+        .values_list("sentence_id", "stage")
     )
     stages = sorted({stage for _, stage in redo}, key=STAGE_ORDER.index)
     if not stages:

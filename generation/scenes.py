@@ -30,11 +30,10 @@ from generation.models import (
     RunStatus,
     Stage,
 )
-from generation.planner import NO_AUDIO, NO_IMAGE
+from generation.planner import NO_AUDIO, NO_IMAGE, NOT_APPROVED
 from projects.models import Sentence
 
 WHOLE_SCENE = [Asset.AUDIO.value, Asset.IMAGE.value, Asset.VIDEO.value]
-NOT_APPROVED = "Skipped: its picture was not approved in review."
 LABELS = {"audio": "narration", "image": "picture", "video": "clip"}
 
 

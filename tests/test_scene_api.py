@@ -170,6 +170,13 @@ def test_it_reviews_pictures_then_continues_with_approved_clips(client, project)
     assert post(client, api(project, "review/continue")).status_code == 409
     assert post(client, api(project, f"scenes/{first.id}/approve")).status_code == 409
 
+    # Retrying the run's failures leaves alone the clips not approved in review.
+    run.jobs.filter(sentence=first, stage="videos").update(status=JobStatus.FAILED, error="Boom")
+    runs.advance(run.id)
+    retry = runs.retry_failed(GenerationRun.objects.get(id=run.id))
+    assert retry.job_counts == {"videos": 1}
+    assert list(retry.run.jobs.values_list("sentence_id", flat=True)) == [first.id]
+
 
 def test_it_keeps_every_scene_action_to_the_owner(client, make_project, other_user, media):
     theirs = make_project(2, owner=other_user)
