@@ -1,7 +1,7 @@
 """Screenshots of the live storyboard for the README, taken in headless Chromium (1280 px
-wide) against a real daphne and worker, with a stand-in backend that draws real PNG
-thumbnails in no time. "FAIL" in a scene fails its picture; "SLOW" makes its picture take
-ten steps of 0.4 s, so a run can be caught mid-way.
+wide, and 375 px for a phone) against a real daphne and worker, with a stand-in backend
+that draws real PNG thumbnails in no time. "FAIL" in a scene fails its picture; "SLOW"
+makes its picture take ten steps of 0.4 s, so a run can be caught mid-way.
 
     .venv/bin/python benchmarks/screenshots.py [--out docs/screenshots]
 """
@@ -76,7 +76,11 @@ class PictureBackend:
 def shoot(page, path: Path) -> None:  # type: ignore[no-untyped-def]
     """Once every thumbnail in view has loaded (they are lazy)."""
     page.wait_for_function(
-        "[...document.querySelectorAll('img.thumb')].every(i => i.complete && i.naturalWidth)"
+        """[...document.querySelectorAll('img.thumb')].every(i => {
+            const r = i.getBoundingClientRect();
+            const inView = r.bottom > 0 && r.top < innerHeight;
+            return !inView || (i.complete && i.naturalWidth);
+        })"""
     )
     page.screenshot(path=path)
 
@@ -139,10 +143,38 @@ def main() -> None:
             expect(page.locator("#error-summary")).to_be_visible()
             expect(page.locator("#toasts .toast.warning")).to_be_visible()
             shoot(page, args.out / "error-summary.png")
+
+            # A finished storyboard: every clip shows its still.
+            done = Project.objects.create(owner=user, name="The Lighthouse, finished")
+            done.add_sentences([t.replace("SLOW ", "") for t in SCENES])
+            page.goto(f"/projects/{done.id}/")
+            page.get_by_text("Generate All ▾").click()
+            page.locator('.dropdown button[value="all"]').click()
+            expect(page.locator(".run-summary")).to_have_text("Last run: all 24 done.")
+            page.locator("#toasts .toast").evaluate_all("ts => ts.forEach(t => t.remove())")
+            shoot(page, args.out / "storyboard.png")
+
+            phone = browser.new_context(
+                base_url=stack.url, viewport={"width": 375, "height": 740}, device_scale_factor=2
+            )
+            page = phone.new_page()
+            log_in(page, "maya", "maya-password")
+            storm = Project.objects.create(owner=user, name="The Storm")
+            storm.add_sentences(SCENES)
+            page.goto(f"/projects/{storm.id}/")
+            page.get_by_text("Generate All ▾").click()
+            page.locator('.dropdown button[value="all"]').click()
+            expect(page.locator(".stage-line")).to_have_text("Generating images: 4/8 (50%)")
+            expect(page.locator("tr.scene .badge.running")).to_contain_text("running 4/10")
+            shoot(page, args.out / "phone-run.png")
+            page.goto(f"/projects/{done.id}/")
+            page.locator(f"#scene-{done.sentences.get(position=2).id}").scroll_into_view_if_needed()
+            shoot(page, args.out / "phone-storyboard.png")
             browser.close()
     finally:
         stack.stop()
-    for name in ("toolbar", "run-in-progress", "cancel-dialog", "cancelled", "error-summary"):
+    names = ["toolbar", "run-in-progress", "cancel-dialog", "cancelled", "error-summary"]
+    for name in [*names, "storyboard", "phone-run", "phone-storyboard"]:
         print(args.out / f"{name}.png")
 
 

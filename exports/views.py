@@ -21,13 +21,16 @@ from storyboard_site.http import (
 
 PANEL = "projects/storyboard.html#export-panel"
 RECENT_EXPORTS = 10
+# The panel lists this many scenes without an up-to-date clip, then says how many more.
+PROBLEMS_SHOWN = 12
 
 
 def panel_context(project: Project, sentences: list[Sentence] | None = None) -> dict[str, Any]:
     """The export panel: recent exports (one query) and the scenes export would stand in for.
 
     On the page, `sentences` come with their jobs of the latest run attached already, so
-    the problems cost no query; elsewhere they are read.
+    the problems cost no query. Elsewhere (a live update during a run, once per clip
+    made) only the count and the few the panel lists are read, not every scene.
     """
     exports = list(Export.objects.filter(project=project)[:RECENT_EXPORTS])
     active = exports[0] if exports and exports[0].is_active else None
@@ -38,18 +41,33 @@ def panel_context(project: Project, sentences: list[Sentence] | None = None) -> 
             why = problem_of(s, failed=bool(job and job.status == "failed"))
             if why:
                 problems.append({"position": s.position, "id": s.id, "reason": why})
+        count = len(problems)
     else:
-        by_id = scene_problems(project)
+        # The scenes problem_of names: a clip missing or out of date.
+        stale = project.sentences.dirty_for("video")
+        shown = list(stale.only("id", "position", "video_file", "is_video_dirty")[:PROBLEMS_SHOWN])
+        count = len(shown) if len(shown) < PROBLEMS_SHOWN else stale.count()
+        failed = failed_clips(project, [s.id for s in shown])
         problems = [
-            {"position": s.position, "id": s.id, "reason": by_id[s.id]}
-            for s in project.sentences.filter(id__in=by_id)
+            {"position": s.position, "id": s.id, "reason": problem_of(s, s.id in failed)}
+            for s in shown
         ]
     return {
         "project": project,
         "exports": exports,
         "active_export": active,
-        "export_problems": problems,
+        "export_problems": problems[:PROBLEMS_SHOWN],
+        "export_problem_count": count,
+        "export_problems_more": count - len(problems[:PROBLEMS_SHOWN]),
     }
+
+
+def failed_clips(project: Project, scene_ids: list[int]) -> set[int]:
+    run = project.runs.first()
+    if run is None or not scene_ids:
+        return set()
+    jobs = run.jobs.filter(stage="videos", status="failed", sentence_id__in=scene_ids)
+    return set(jobs.values_list("sentence_id", flat=True))
 
 
 OPTIONS = {"captions": False, "fades": False, "standins": True}

@@ -57,6 +57,35 @@ def option_plans(
     return counts, quotes
 
 
+
+OPTION_LABELS = [
+    ("all", "Generate All", "Audio → Images → Videos"),
+    ("audio", "Generate Audio Only", ""),
+    ("images", "Generate Images Only", ""),
+    ("videos", "Generate Videos Only", ""),
+]
+
+
+def generate_options(
+    sentences: list[Sentence], stale: dict[str, int], quotes: dict[str, estimates.Quote]
+) -> list[dict]:
+    """The dropdown's options, each with what it would make both ways the "Skip
+    up-to-date" box can be: the page shows the count the box asks for as it changes. The
+    quote is for what the box asks by default (skipping)."""
+    every = {option: len(plan(sentences, stages, False)) for option, stages in OPTIONS.items()}
+    return [
+        {
+            "value": value,
+            "label": label,
+            "detail": detail,
+            "stale": stale[value],
+            "every": every[value],
+            "quote": quotes.get(value),
+        }
+        for value, label, detail in OPTION_LABELS
+    ]
+
+
 def attach_jobs(
     sentences: Iterable[Sentence], run: GenerationRun | None, every_scene: bool = True
 ) -> None:
@@ -113,6 +142,11 @@ def toolbar_context(
         "time_left": time_left,
         "waiting_for_worker": waiting,
         "live_workers": live,
+        "generate_options": (
+            generate_options(sentences, option_totals, quotes)
+            if sentences is not None and option_totals
+            else []
+        ),
         "errors": job_errors(run) if failed and run else [],
         **rendered_now(),
     }
@@ -144,6 +178,8 @@ class LiveState:
     since: datetime | None = None
     # When the page was rendered: a run that ended after it is news to the creator.
     opened: datetime | None = None
+    # What the export panel it has was drawn from (see panel_key).
+    panel: tuple | None = None
 
     @classmethod
     def from_page(cls, query: dict[str, str]) -> LiveState:
@@ -253,7 +289,16 @@ def render_many(
         if sig and sig == seen.signature:
             results.append(([], seen))
             continue
-        key = (project_id, sig, counted, seen.run_id, seen.run_active, seen.since, seen.signature)
+        key = (
+            project_id,
+            sig,
+            counted,
+            seen.run_id,
+            seen.run_active,
+            seen.since,
+            seen.signature,
+            seen.panel,
+        )
         cache = _updates if sig and sig != (workers_part(sig),) else fresh
         if key not in cache:
             cache[key] = render_shared(project, sig, seen, counts)
@@ -344,11 +389,13 @@ def render_shared(
             sentences = list(project.sentences.filter(id__in=scene_ids))
             attach_jobs(sentences, run, every_scene=False)
             parts.extend(render_assets(project, sentence) for sentence in sentences)
-    if export_part(sig) != export_part(seen.signature):
+    panel = panel_key(sig, counts, context)
+    if panel != seen.panel:
         from exports.views import panel_context
 
-        panel = {**panel_context(project), "oob": True}
-        parts.append(render_to_string(f"{PAGE}#export-panel", panel))
+        parts.append(
+            render_to_string(f"{PAGE}#export-panel", {**panel_context(project), "oob": True})
+        )
     last = sig[3] if len(sig) > 3 and not isinstance(sig[3], tuple) else None
     since = max(t for t in (last, seen.since) if t) if (last or seen.since) else None
     new = LiveState(
@@ -356,8 +403,26 @@ def render_shared(
         run_active=bool(run and run.is_active),
         signature=sig,
         since=since,
+        panel=panel,
     )
     return parts, new, run, context
+
+
+def panel_key(sig: tuple, counts: dict, context: dict) -> tuple:
+    """What the export panel is drawn from, short of reading every scene: the latest
+    export, which scenes lack an up-to-date clip (counted), and the run whose failed
+    clips it names. A run's end or a clip recorded changes it, so the panel follows a run
+    as the toolbar does, and is re-read only then."""
+    run, progress = context["run"], context["progress"]
+    videos = progress.stages.get("videos") if progress else None
+    return (
+        export_part(sig),
+        counts["video"],
+        counts["scenes"],
+        run.id if run else None,
+        run.status if run else None,
+        videos.failed if videos else 0,
+    )
 
 
 def announce(run: GenerationRun, seen: LiveState) -> bool:

@@ -4,6 +4,7 @@ import secrets
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.db.models import Count, F, Max, Q
@@ -27,6 +28,17 @@ class CameraMovement(models.TextChoices):
     PAN_DOWN = "pan_down", "Pan down"
 
 
+def validate_even(value: int) -> None:
+    # libx264 with 4:2:0 chroma, which every clip and export is encoded with, halves the
+    # picture for colour: an odd side fails every clip of the project.
+    if value % 2:
+        raise ValidationError(
+            "Must be even (the video encoder halves it for colour): try %(lower)s or %(upper)s.",
+            code="odd",
+            params={"lower": value - 1, "upper": value + 1},
+        )
+
+
 class ProjectQuerySet(models.QuerySet["Project"]):
     def owned_by(self, user: Any) -> ProjectQuerySet:
         return self.filter(owner=user)
@@ -39,13 +51,19 @@ class Project(models.Model):
     language = models.CharField(max_length=16, default="en")
     style_prompt = models.CharField(max_length=500, blank=True)
     width = models.PositiveIntegerField(
-        default=1280, validators=[MinValueValidator(64), MaxValueValidator(2048)]
+        default=1280,
+        validators=[MinValueValidator(64), MaxValueValidator(2048), validate_even],
+        help_text="Pixels, even, 64 to 2048",
     )
     height = models.PositiveIntegerField(
-        default=720, validators=[MinValueValidator(64), MaxValueValidator(2048)]
+        default=720,
+        validators=[MinValueValidator(64), MaxValueValidator(2048), validate_even],
+        help_text="Pixels, even, 64 to 2048",
     )
     fps = models.PositiveIntegerField(
-        default=24, validators=[MinValueValidator(1), MaxValueValidator(60)]
+        default=24,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
+        help_text="Frames per second, 1 to 60",
     )
     preset = models.CharField(max_length=16, choices=Preset.choices, default=Preset.DRAFT)
     # Called with a signed JSON summary when a run or an export ends (generation/webhooks.py).

@@ -133,7 +133,11 @@ def sentence_detail(request: AuthedRequest, project_id: int, sentence_id: int) -
     sentence.apply_edit(**{f: form.cleaned_data[f] for f in SentenceForm.Meta.fields})
     if not request.htmx:
         return redirect(sentence)
-    return render(request, "projects/storyboard.html#scene-row-saved", row_context(sentence))
+    from exports.views import panel_context
+
+    # An edit that makes a clip out of date changes the export panel's list too.
+    context = {**row_context(sentence), **panel_context(project)}
+    return render(request, "projects/storyboard.html#scene-row-saved", context)
 
 
 @login_required
@@ -156,9 +160,10 @@ def sentence_delete(request: AuthedRequest, project_id: int, sentence_id: int) -
     project = sentence.project
     sentence.delete()
     if request.htmx:
+        from exports.views import panel_context
         from generation.live import toolbar_context
 
-        context = {**toolbar_context(project), "oob": True}
+        context = {**toolbar_context(project), **panel_context(project), "oob": True}
         return render(request, "projects/storyboard.html#scene-deleted", context)
     return redirect(project)
 

@@ -2,12 +2,16 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.staticfiles.views import serve as serve_static
+from django.templatetags.static import static
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 
 from projects import media
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Pages name the icon; this is for those that don't (the admin) and asks by habit.
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     path(
         "login/",
         auth_views.LoginView.as_view(template_name="registration/login.html"),

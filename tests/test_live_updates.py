@@ -87,14 +87,12 @@ def test_it_pushes_row_and_progress_changes_made_by_another_process(user, make_p
         # As a worker would: no wake-up reaches this process; the poll sees the rows.
         await db(runs.execute_job)(job.id)
         html = await c.receive_from(5)
-        assert (
-            f'<td id="scene-{job.sentence_id}-audio" class="asset audio" hx-swap-oob="true">'
-            in html
-        )
+        cell = f'<td id="scene-{job.sentence_id}-audio" class="asset audio state-done"'
+        assert f'{cell} hx-swap-oob="true">' in html
         assert "<audio controls" in html
         assert "Generating audio: 1/3 (33%)" in html
         # Rows that did not change are not sent again.
-        assert html.count('-audio" class="asset audio"') == 1
+        assert html.count('-audio" class="asset audio') == 1
         await c.disconnect()
 
     run_async(scenario)
@@ -179,7 +177,7 @@ def test_it_splits_a_large_catch_up_into_messages_the_server_accepts(user, make_
             messages.append(await c.receive_from(10))
         assert len(messages) > 1
         assert all(len(m.encode()) <= 300 * 1024 for m in messages)
-        rows = sum(m.count('-audio" class="asset audio"') for m in messages)
+        rows = sum(m.count('-audio" class="asset audio') for m in messages)
         assert rows == 400
         await c.disconnect()
 

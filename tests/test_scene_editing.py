@@ -84,9 +84,9 @@ def test_it_saves_an_edit_in_place_and_returns_the_row_with_its_badges(client, s
     assert response.status_code == 200
     assert body.lstrip().startswith(f'<tr id="scene-{scene.id}" class="scene">')
     assert "Pan down" in body
-    assert "video pending" in body
-    assert "audio pending" not in body.split('id="toolbar"')[0]
-    assert "image pending" not in body.split('id="toolbar"')[0]
+    row = body.split('id="toolbar"')[0]
+    assert f'id="scene-{scene.id}-video" class="asset video state-stale"' in row
+    assert "out of date" in row and row.count("out of date") == 1
     # The toolbar counts come along out of band.
     assert '<section id="toolbar" class="toolbar" hx-swap-oob="true"' in body
     assert "<span>1 video pending</span>" in body
@@ -104,7 +104,9 @@ def test_it_shows_new_text_and_its_dirty_badges_after_a_text_edit(client, scenes
     body = response.content.decode()
     row = body.split('id="toolbar"')[0]
     assert '<td class="text">The lamp went out.</td>' in row
-    assert "audio pending" in row and "video pending" in row and "image pending" not in row
+    assert f'id="scene-{scene.id}-audio" class="asset audio state-stale"' in row
+    assert f'id="scene-{scene.id}-video" class="asset video state-stale"' in row
+    assert f'id="scene-{scene.id}-image" class="asset image state-done"' in row
     assert "<span>1 audio pending</span>" in body
     scene.refresh_from_db()
     assert scene.text == "The lamp went out."
@@ -127,7 +129,7 @@ def test_it_leaves_a_scene_clean_when_saved_unchanged(client, scenes):
     before = row_of(scene)
     body = client.post(scene_url(scene), form_data(scene), **HTMX).content.decode()
     assert row_of(scene) == before
-    assert "pending" not in body.split('id="toolbar"')[0]
+    assert "out of date" not in body.split('id="toolbar"')[0]
     assert "All 3 scenes up to date" in body
 
 

@@ -1,5 +1,7 @@
 """The storyboard toolbar's buttons: generate, cancel, retry failed (htmx and plain)."""
 
+import re
+
 from generation import runs
 from generation.models import GenerationRun, JobStatus, Origin, RunStatus
 
@@ -33,8 +35,17 @@ def test_it_offers_each_option_with_its_count(client, make_project):
         is_audio_dirty=False, is_image_dirty=False, is_video_dirty=False,
     )  # fmt: skip
     html = client.get(f"/projects/{project.id}/").content.decode()
-    assert "Generate All <span" in html and "Audio → Images → Videos · 6 to make" in html
-    assert 'Generate Images Only <span class="muted">2 to make' in html
+    option = r'name="option" value="(\w+)".*?'
+    counts = r'class="count when-skipping">([^<]*)<.*?when-remaking">([^<]*)<'
+    options = {m[0]: (m[1], m[2]) for m in re.findall(option + counts, html, re.S)}
+    # Skipping what is up to date, and remaking everything (the box unticked).
+    assert options == {
+        "all": ("6 to make", "9 to make"),
+        "audio": ("2 to make", "3 to make"),
+        "images": ("2 to make", "3 to make"),
+        "videos": ("2 to make", "3 to make"),
+    }
+    assert "Audio → Images → Videos · " in html
     assert "2 images pending" in html and "2 videos pending" in html
 
 

@@ -1,6 +1,12 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
 from django import template
 
 from generation.backends.registry import Voice, available_voices
+from generation.models import JobStatus
+from projects.models import Sentence
 
 register = template.Library()
 
@@ -57,3 +63,43 @@ def duration(seconds: float | None) -> str:
     if minutes < 60:
         return f"{minutes} min {rest} s"
     return f"{minutes // 60} h {minutes % 60} min"
+
+
+@dataclass(frozen=True)
+class AssetState:
+    """What a scene's asset cell says: one word for the pill (which never wraps), a CSS
+    state class, and the reason a job gave, shown beside it where there is one."""
+
+    state: str
+    label: str
+    reason: str = ""
+
+
+@register.simple_tag
+def asset_state(sentence: Sentence, asset: str) -> AssetState:
+    has_file = bool(getattr(sentence, f"{asset}_file"))
+    dirty = sentence.is_dirty(asset)
+    job = getattr(sentence, "live_jobs", {}).get(asset)
+    if job is None:
+        if dirty:
+            return (
+                AssetState("stale", "out of date")
+                if has_file
+                else AssetState("missing", "not made")
+            )
+        return AssetState("done", "done")
+    status = job.status
+    if status == JobStatus.RUNNING:
+        steps = f" {job.step}/{job.total_steps}" if job.total_steps else ""
+        return AssetState("running", f"running{steps}")
+    if status in (JobStatus.QUEUED, JobStatus.PENDING):
+        return AssetState("waiting", "waiting")
+    if status == JobStatus.FAILED:
+        return AssetState("failed", "failed", job.error)
+    if status == JobStatus.SKIPPED:
+        return AssetState("skipped", "skipped", job.error)
+    if status == JobStatus.CANCELLED and dirty:
+        return AssetState("cancelled", "cancelled")
+    if dirty:
+        return AssetState("stale", "out of date") if has_file else AssetState("missing", "not made")
+    return AssetState("done", "done")
