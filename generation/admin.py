@@ -77,6 +77,11 @@ class GenerationRunAdmin(admin.ModelAdmin):
     actions = ["cancel_runs", "retry_failed_jobs"]
     list_select_related = ["project", "started_by"]
 
+    # Runs change through their actions, never by editing a row: the page is read-only
+    # and shows no Save buttons.
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[GenerationRun]:
         # Counted in the list's one query, not one query per run shown.
         return (
@@ -135,6 +140,13 @@ class GenerationRunAdmin(admin.ModelAdmin):
                 )
 
 
+# Every field of a job, in model order, with the traceback in a fixed-width block.
+JOB_FIELDS = [
+    *("traceback_block" if f.name == "traceback" else f.name for f in GenerationJob._meta.fields),
+    "duration",
+]
+
+
 @admin.register(GenerationJob)
 class GenerationJobAdmin(admin.ModelAdmin):
     list_display = [
@@ -151,9 +163,22 @@ class GenerationJobAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "stage", "run__project", "run"]
     search_fields = ["error", "traceback"]
-    readonly_fields = [f.name for f in GenerationJob._meta.fields] + ["duration"]
+    fields = tuple(JOB_FIELDS)
+    readonly_fields = tuple(JOB_FIELDS)
     list_select_related = ["run__project"]
     actions = ["retry_failed"]
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.display(description="Traceback")
+    def traceback_block(self, job: GenerationJob) -> str:
+        if not job.traceback:
+            return "-"
+        return format_html(
+            '<pre class="traceback" style="white-space: pre-wrap; margin: 0">{}</pre>',
+            job.traceback,
+        )
 
     @admin.display(description="Project", ordering="run__project__name")
     def project(self, job: GenerationJob) -> str:

@@ -108,3 +108,22 @@ document.addEventListener("DOMContentLoaded", () => {
   activeExport = document.querySelector(".export-progress[data-export]")?.dataset.export || null;
   new MutationObserver(watchEnds).observe(document.body, {subtree: true, childList: true});
 });
+
+// Toasts that only report (a run done, or cancelled) leave after a few seconds, so they
+// never pile up; a warning has no data-autohide and stays until dismissed. Live updates
+// append toasts to #toasts, which itself is never replaced, so one observer sees them all.
+const TOAST_MS = 6000;
+function leaveLater(toast) {
+  if (toast.dataset.leaving) return;
+  toast.dataset.leaving = "1";
+  setTimeout(() => {
+    toast.classList.add("leaving");
+    setTimeout(() => toast.remove(), 300);
+  }, TOAST_MS);
+}
+const toasts = document.getElementById("toasts");
+if (toasts) {
+  const schedule = () => toasts.querySelectorAll(".toast[data-autohide]").forEach(leaveLater);
+  new MutationObserver(schedule).observe(toasts, {childList: true});
+  schedule();
+}

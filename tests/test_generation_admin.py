@@ -35,6 +35,23 @@ def test_it_shows_a_run_with_its_jobs(admin_client, failed_run):
     assert "2/2 (100%), 1 failed" in html
 
 
+def test_it_shows_runs_and_jobs_read_only_with_the_traceback_as_written(admin_client, failed_run):
+    run_page = admin_client.get(f"/admin/generation/generationrun/{failed_run.id}/change/")
+    job = failed_run.jobs.get(status=JobStatus.FAILED)
+    job_page = admin_client.get(f"/admin/generation/generationjob/{job.id}/change/")
+    for page in (run_page, job_page):
+        assert page.status_code == 200
+        assert 'name="_save"' not in page.content.decode()
+        assert 'name="_continue"' not in page.content.decode()
+    html = job_page.content.decode()
+    block = html.split('<pre class="traceback" style="white-space: pre-wrap; margin: 0">')[1]
+    block = block.split("</pre>")[0].replace("&quot;", '"')
+    assert "Traceback (most recent call last):" in block
+    # Indentation kept, line by line, as Python printed it.
+    assert '\n  File "' in block and "\n    " in block
+    assert "<br>" not in block
+
+
 def test_it_lists_and_filters_jobs(admin_client, failed_run):
     listing = admin_client.get("/admin/generation/generationjob/", {"status__exact": "failed"})
     html = listing.content.decode()
