@@ -48,7 +48,9 @@ def test_review_then_regenerate_reroll_and_restore_from_the_page(alice, make_pro
 
     expect(toolbar.locator(".run-summary")).to_have_text("Last run: all 9 done, 1 skipped.")
     expect(alice.locator("tr.scene video.thumb")).to_have_count(2)
-    expect(alice.locator(f"#scene-{three.id}-video .badge.skipped")).to_contain_text("not approved")
+    three_clip = alice.locator(f"#scene-{three.id}-video")
+    expect(three_clip.locator(".badge.skipped")).to_have_text("skipped")
+    expect(three_clip.locator(".asset-reason")).to_contain_text("not approved")
     assert last_run(project).status == RunStatus.SUCCEEDED
 
     # Regenerate one scene's picture from its row: one job, a new picture.
@@ -60,7 +62,7 @@ def test_review_then_regenerate_reroll_and_restore_from_the_page(alice, make_pro
     expect(row.locator("img.thumb")).not_to_have_attribute("src", first_src or "")
     run = wait_for(lambda: ended(project))
     assert run.jobs.count() == 1 and run.label == "Scene 1: picture"
-    expect(alice.locator(f"#scene-{one.id}-video .badge.dirty")).to_be_visible()
+    expect(alice.locator(f"#scene-{one.id}-video .badge.stale")).to_be_visible()
 
     # Re-roll: a new seed, shown in the row once its picture is made.
     row.locator("form .reroll").click()
@@ -79,4 +81,4 @@ def test_review_then_regenerate_reroll_and_restore_from_the_page(alice, make_pro
     expect(row.locator(".seed")).to_have_text(f"seed {first_seed}")
     expect(row.locator("img.thumb")).to_have_attribute("src", first_src or "")
     # Its clip was made of that picture: it comes back too, up to date.
-    expect(alice.locator(f"#scene-{one.id}-video .badge")).to_have_count(0)
+    expect(alice.locator(f"#scene-{one.id}-video .badge")).to_have_text("done")
