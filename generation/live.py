@@ -57,7 +57,6 @@ def option_plans(
     return counts, quotes
 
 
-
 OPTION_LABELS = [
     ("all", "Generate All", "Audio → Images → Videos"),
     ("audio", "Generate Audio Only", ""),

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('projects', '0002_sentence_seed'),
+        ('projects', '0003_webhook'),
     ]
 
     operations = [
