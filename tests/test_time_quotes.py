@@ -35,7 +35,8 @@ def test_it_quotes_each_option_from_the_preset_defaults_before_any_run(client, m
     project = make_project(4)
     page = client.get(f"/projects/{project.id}/").content.decode()
     # Draft defaults: 4 × (0.5 + 0.3 + 2.0) s of jobs plus the engine's 30 ms each.
-    assert 'Audio → Images → Videos · 12 to make · <span class="quote">about 12 s</span>' in page
+    every = '<span class="count when-skipping">12 to make · <span class="quote">about 12 s</span>'
+    assert f"Audio → Images → Videos · {every}" in page
     assert '4 to make · <span class="quote">about 2 s</span>' in page  # audio alone
     started = runs.start_run(project, ["audio", "images", "videos"])
     run = started.run
