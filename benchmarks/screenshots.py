@@ -40,7 +40,8 @@ FAILING = [
 
 
 class PictureBackend:
-    """Real files: a gradient PNG per scene; a few bytes for sound and clips."""
+    """Real files that pass the engine's checks: a gradient picture per scene at the
+    project's size, the test backend's silent narration and grey clip."""
 
     def __init__(self, stage: str):
         self.stage = stage
@@ -49,6 +50,7 @@ class PictureBackend:
         from PIL import Image, ImageDraw
 
         from generation.backends.base import BackendError, GeneratedAsset
+        from tests.fake_backends import AUDIO_SECONDS, write_real
 
         steps, delay = (10, 0.4) if "SLOW" in job.text and self.stage == "images" else (2, 0.0)
         for step in range(steps):
@@ -59,17 +61,17 @@ class PictureBackend:
         on_step(steps, steps)
         if self.stage != "images":
             path = job.work_dir / ("a.wav" if self.stage == "audio" else "v.mp4")
-            path.write_bytes(b"\0" * 64)
-            return GeneratedAsset(path, duration=2.0)
+            write_real(self.stage, job, path)
+            return GeneratedAsset(path, duration=AUDIO_SECONDS if self.stage == "audio" else None)
         hue = (job.position * 47) % 255
-        image = Image.new("RGB", (256, 192))
+        image = Image.new("RGB", (256, 144))
         draw = ImageDraw.Draw(image)
-        for y in range(192):
-            draw.line([(0, y), (256, y)], fill=(hue, 90 + y // 3, 200 - y // 2))
-        draw.ellipse((150, 30, 210, 90), fill=(255, 230, 150))
-        draw.polygon([(0, 192), (90, 110), (180, 192)], fill=(40, 60, 80))
+        for y in range(144):
+            draw.line([(0, y), (256, y)], fill=(hue, 90 + y // 2, 200 - y))
+        draw.ellipse((150, 20, 200, 70), fill=(255, 230, 150))
+        draw.polygon([(0, 144), (90, 80), (180, 144)], fill=(40, 60, 80))
         path = job.work_dir / "i.png"
-        image.save(path)
+        image.resize((job.width, job.height), Image.Resampling.BICUBIC).save(path)
         return GeneratedAsset(path)
 
 
@@ -115,14 +117,16 @@ def main() -> None:
             page = context.new_page()
             log_in(page, "maya", "maya-password")
 
-            harbour = Project.objects.create(owner=user, name="The Lighthouse")
+            harbour = Project.objects.create(
+                owner=user, width=640, height=360, name="The Lighthouse"
+            )
             harbour.add_sentences(SCENES)
             page.goto(f"/projects/{harbour.id}/")
             page.get_by_text("Generate All ▾").click()
-            expect(page.locator(".dropdown .menu")).to_be_visible()
+            expect(page.locator("#toolbar .dropdown .menu")).to_be_visible()
             shoot(page, args.out / "toolbar.png")
 
-            page.locator('.dropdown button[value="all"]').click()
+            page.locator('#toolbar .dropdown button[value="all"]').click()
             expect(page.locator(".stage-line")).to_have_text("Generating images: 4/8 (50%)")
             expect(page.locator("tr.scene .badge.running")).to_contain_text("running 4/10")
             shoot(page, args.out / "run-in-progress.png")
@@ -135,21 +139,23 @@ def main() -> None:
             expect(page.locator("#toasts .toast")).to_be_visible()
             shoot(page, args.out / "cancelled.png")
 
-            town = Project.objects.create(owner=user, name="Noon in Town")
+            town = Project.objects.create(owner=user, width=640, height=360, name="Noon in Town")
             town.add_sentences(FAILING)
             page.goto(f"/projects/{town.id}/")
             page.get_by_text("Generate All ▾").click()
-            page.locator('.dropdown button[value="all"]').click()
+            page.locator('#toolbar .dropdown button[value="all"]').click()
             expect(page.locator("#error-summary")).to_be_visible()
             expect(page.locator("#toasts .toast.warning")).to_be_visible()
             shoot(page, args.out / "error-summary.png")
 
             # A finished storyboard: every clip shows its still.
-            done = Project.objects.create(owner=user, name="The Lighthouse, finished")
+            done = Project.objects.create(
+                owner=user, width=640, height=360, name="The Lighthouse, finished"
+            )
             done.add_sentences([t.replace("SLOW ", "") for t in SCENES])
             page.goto(f"/projects/{done.id}/")
             page.get_by_text("Generate All ▾").click()
-            page.locator('.dropdown button[value="all"]').click()
+            page.locator('#toolbar .dropdown button[value="all"]').click()
             expect(page.locator(".run-summary")).to_have_text("Last run: all 24 done.")
             page.locator("#toasts .toast").evaluate_all("ts => ts.forEach(t => t.remove())")
             shoot(page, args.out / "storyboard.png")
@@ -159,11 +165,11 @@ def main() -> None:
             )
             page = phone.new_page()
             log_in(page, "maya", "maya-password")
-            storm = Project.objects.create(owner=user, name="The Storm")
+            storm = Project.objects.create(owner=user, width=640, height=360, name="The Storm")
             storm.add_sentences(SCENES)
             page.goto(f"/projects/{storm.id}/")
             page.get_by_text("Generate All ▾").click()
-            page.locator('.dropdown button[value="all"]').click()
+            page.locator('#toolbar .dropdown button[value="all"]').click()
             expect(page.locator(".stage-line")).to_have_text("Generating images: 4/8 (50%)")
             expect(page.locator("tr.scene .badge.running")).to_contain_text("running 4/10")
             shoot(page, args.out / "phone-run.png")

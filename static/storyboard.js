@@ -127,3 +127,15 @@ if (toasts) {
   new MutationObserver(schedule).observe(toasts, {childList: true});
   schedule();
 }
+
+// A clip shows its scene's still (the poster) and a play button; the first click plays it
+// with the browser's controls, which then stay.
+document.addEventListener("click", (event) => {
+  const target = event.target instanceof Element ? event.target : null;
+  const clip = target && target.closest("[data-play-clip]");
+  const video = clip && clip.querySelector("video");
+  if (!video || video.controls) return;
+  clip.classList.add("playing");
+  video.controls = true;
+  video.play().catch(() => {});
+});

@@ -155,6 +155,8 @@ def open_page(
 
 
 def assert_laid_out(page: Page, where: str) -> None:
+    # From the top: further down, the sticky toolbar covers what scrolls under it.
+    page.evaluate("window.scrollTo(0, 0)")
     layout = page.evaluate(LAYOUT)
     assert layout["sideways"] <= 0, f"{where}: the page scrolls {layout['sideways']} px sideways"
     assert layout["overlaps"] == [], f"{where}: text drawn over other text"
@@ -275,6 +277,9 @@ def test_a_phone_gets_stacked_progress_and_scene_cards_with_posters(
         still = row.locator("td.asset.image img").get_attribute("src")
         expect(row.locator("td.asset.video video")).to_have_attribute("poster", still or "")
     expect(page.locator(".badge.done")).to_have_count(12)
+    # Its play button plays it, with the controls from then on.
+    videos.first.locator("xpath=..").get_by_role("button").click()
+    expect(videos.first).to_have_attribute("controls", "")
     assert_laid_out(page, "375 px, after the run")
 
     page.set_viewport_size({"width": 1280, "height": 900})
