@@ -364,39 +364,40 @@ CANCEL_REPEATS = 5
 
 
 def measure_images(scale: Scale, folder: Path, work: Path, out: dict[str, Any]) -> None:
-    import torch
-
-    from generation.backends.images import DiffusersImageBackend, compose_prompt
+    from generation.backends.images import DiffusersImageBackend
 
     model = save_pipeline("sd", scale, folder / "sd")
     backend = DiffusersImageBackend(str(model), steps=scale.image_steps, device=scale.device)
     out["image_load_s"] = round(timed(scale.device, backend.load), 3)
     pipe = backend.pipeline
-    size = scale.image_size
-    prompt = compose_prompt(job(scale, work))
+
+    def no_steps(done: int, total: int) -> None:
+        pass
 
     def render(batch: int, steps: int) -> None:
-        with torch.inference_mode():
-            pipe(
-                prompt=[prompt] * batch,
-                width=size,
-                height=size,
-                num_inference_steps=steps,
-                guidance_scale=0.0,
-                generator=[torch.Generator("cpu").manual_seed(s) for s in range(batch)],
-                output_type="pil",
-            )
+        # The worker's own path: one generate_batch call, a seeded generator per scene,
+        # each picture fitted and written as its job's PNG.
+        backend.steps = steps
+        backend.generate_batch([job(scale, work, seed=seed) for seed in range(batch)], no_steps)
 
     render(1, scale.image_steps)  # warm-up: kernels, allocator, cuDNN autotuning
     render(scale.batch, scale.image_steps)
-    # Per step: one more step costs one UNet pass; text encoding and decoding cancel out.
     with peak_memory(scale.device, out, "image_peak_gib_batch1"):
-        one = [timed(scale.device, lambda: render(1, 1)) for _ in range(scale.image_repeats)]
         full = [
             timed(scale.device, lambda: render(1, scale.image_steps))
             for _ in range(scale.image_repeats)
         ]
-    per_step = (statistics.median(full) - statistics.median(one)) / max(1, scale.image_steps - 1)
+    # Per step: the time between step reports, the GPU drained at each (one UNet pass and a
+    # scheduler step; the first interval also holds text encoding, so it is left out).
+    reports: list[float] = []
+
+    def report(done: int, total: int) -> None:
+        sync(scale.device)
+        reports.append(time.perf_counter())
+
+    backend.steps = 10
+    backend.generate(job(scale, work, seed=2), report)
+    per_step = statistics.median(b - a for a, b in zip(reports[1:], reports[2:], strict=False))
     out["image_step_ms"] = round(per_step * 1000, 2)
     out["image_seconds_batch1"] = round(statistics.median(full), 4)
     out["images_per_s_batch1"] = round(1 / statistics.median(full), 2)
