@@ -8,6 +8,8 @@ import os
 import random
 import time
 
+from benchmarks.instant_backend import SECONDS as SECOND
+from benchmarks.instant_backend import asset_bytes
 from generation.backends.base import GeneratedAsset, JobInput, StepCallback
 
 SECONDS = {
@@ -32,9 +34,10 @@ class PacedBackend:
         on_step(1, 2)
         time.sleep(SECONDS[self.stage] * spread / 2)
         path = job.work_dir / {"audio": "a.wav", "images": "i.png", "videos": "v.mp4"}[self.stage]
-        path.write_bytes(b"x")
+        # Real media (the engine verifies each asset), made once per kind and size.
+        path.write_bytes(asset_bytes(self.stage, job.width, job.height, job.fps))
         on_step(2, 2)
-        return GeneratedAsset(path, duration=1.0)
+        return GeneratedAsset(path, duration=SECOND)
 
 
 def make_backend(stage: str, preset: str) -> PacedBackend:

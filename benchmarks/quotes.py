@@ -58,8 +58,6 @@ def main() -> None:
             [sys.executable, "manage.py", "run_huey", "--workers", "1"],
             cwd=ROOT,
             env=os.environ,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
         )
         for _ in range(args.workers)
     ]
