@@ -3,20 +3,10 @@
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
 from django.db.models import Model
 from django.forms.models import model_to_dict
-from django.test import Client
 
 from projects.models import Project, Sentence
-
-
-@pytest.fixture
-def admin_client(db) -> Client:  # type: ignore[no-untyped-def]
-    admin = User.objects.create_superuser("root", "root@example.com", "password-root")
-    c = Client()
-    c.force_login(admin)
-    return c
 
 
 @pytest.fixture

@@ -3,21 +3,10 @@ it took."""
 
 from datetime import timedelta
 
-import pytest
-from django.contrib.auth.models import User
-from django.test import Client
 from django.utils import timezone
 
 from generation import runs
 from generation.models import GenerationJob, GenerationRun, JobStatus, RunStatus, Worker
-
-
-@pytest.fixture
-def admin_client(db) -> Client:  # type: ignore[no-untyped-def]
-    User.objects.create_superuser("root", "root@example.com", "password-root")
-    c = Client()
-    c.login(username="root", password="password-root")
-    return c
 
 
 def test_it_lists_live_workers_with_their_stages_and_jobs(admin_client, make_project):

@@ -1,19 +1,9 @@
 """Runs and jobs in the Django admin: inspect, filter, retry, cancel."""
 
 import pytest
-from django.contrib.auth.models import User
-from django.test import Client
 
 from generation import runs
 from generation.models import GenerationRun, JobStatus, Origin, RunStatus
-
-
-@pytest.fixture
-def admin_client(db) -> Client:  # type: ignore[no-untyped-def]
-    admin = User.objects.create_superuser("root", "root@example.com", "password-root")
-    c = Client()
-    c.force_login(admin)
-    return c
 
 
 @pytest.fixture
