@@ -13,8 +13,6 @@ from tests.conftest import wait_for
 
 pytestmark = pytest.mark.worker
 
-REAL_BACKENDS = "generation.backends.registry.get_backend"
-
 
 def finished(run: GenerationRun) -> GenerationRun | None:
     run.refresh_from_db()
