@@ -126,6 +126,9 @@ def test_ctrl_c_cancels_the_run_and_keeps_finished_assets(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # As on a terminal: a test run started in the background inherits SIGINT ignored,
+        # and Python then never turns Ctrl-C into KeyboardInterrupt.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     wait_for(lambda: project.sentences.filter(position=1).exclude(audio_file="").exists())
     wait_for(
