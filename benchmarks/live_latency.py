@@ -33,8 +33,8 @@ from urllib.request import urlopen
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.scaled import free_port  # noqa: E402
 from tests.support import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.support.scaled import free_port  # noqa: E402
 
 
 class Stack:

@@ -32,7 +32,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.scaled import Stack, final_json, free_port, port_answers, wait_until  # noqa: E402
+from tests.support.scaled import Stack, final_json, free_port, port_answers, wait_until  # noqa: E402
 
 OVERALL = re.compile(r"Overall: (\d+)/(\d+)")
 DONE = re.compile(r"Last run: all (\d+) done")

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from generation.backends.base import JobInput  # noqa: E402
 from generation.backends.devices import LOAD_COUNTS  # noqa: E402
 from generation.backends.images import DiffusersImageBackend  # noqa: E402
-from tests.backends.tiny_models import build_tiny_sd  # noqa: E402
+from tests.support.tiny_models import build_tiny_sd  # noqa: E402
 
 
 def main() -> None:

@@ -50,7 +50,7 @@ class PictureBackend:
         from PIL import Image, ImageDraw
 
         from generation.backends.base import BackendError, GeneratedAsset
-        from tests.fake_backends import AUDIO_SECONDS, write_real
+        from tests.support.fake_backends import AUDIO_SECONDS, write_real
 
         steps, delay = (10, 0.4) if "SLOW" in job.text and self.stage == "images" else (2, 0.0)
         for step in range(steps):

@@ -18,8 +18,8 @@ from huey.contrib.djhuey import HUEY
 
 from generation.queues import StageSqliteStorage
 from projects.models import Project
-from tests.scaled import Stack, postgres_available
 from tests.support import FAKE_BACKEND, ROOT, wait_for
+from tests.support.scaled import Stack, postgres_available
 
 __all__ = ["FAKE_BACKEND", "ROOT", "wait_for"]
 
