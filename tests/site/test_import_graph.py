@@ -22,6 +22,7 @@ LAYERS = [
     "media",
     "projects",
     "accounts",
+    "work",
     "generation",
     "exports",
     "storyboard",
