@@ -24,6 +24,7 @@ from generation.backends.base import BackendError
 from generation.models import JobStatus
 from projects.media import secret_part
 from projects.models import Project, Sentence
+from projects.vocabulary import export_file
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ def output_path(export: Export, attempt: int | None = None) -> tuple[Path, str]:
     attempt = export.attempts if attempt is None else attempt
     suffix = f"-{attempt}" if attempt > 1 else ""
     secret = secret_part("export", export.id, attempt)
-    relative = f"projects/{export.project_id}/exports/export-{export.id}{suffix}-{secret}.mp4"
+    relative = export_file(export.project_id, f"export-{export.id}{suffix}-{secret}.mp4")
     return Path(settings.MEDIA_ROOT) / relative, relative
 
 

@@ -21,6 +21,8 @@ from django.conf import settings
 from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
+from projects.vocabulary import WORK_FOLDER
+
 
 def held(model: type[Model], pk: int, attempt: int) -> QuerySet[Any]:
     """The row, while attempt `attempt` still holds it: the filter of every fenced write."""
@@ -47,7 +49,7 @@ WORK_DIR = re.compile(r"(?P<kind>[a-z]+)-(?P<id>\d+)-(?P<attempt>\d+)")
 
 
 def work_root() -> Path:
-    return Path(settings.MEDIA_ROOT) / ".work"
+    return Path(settings.MEDIA_ROOT) / WORK_FOLDER
 
 
 def work_dir(kind: str, pk: int, attempt: int) -> Path:

@@ -20,8 +20,9 @@ from typing import Any
 
 from django.db.models import F
 
-from generation.models import STAGE_ORDER, GenerationJob, GenerationRun, JobStatus, Worker
+from generation.models import GenerationJob, GenerationRun, JobStatus, Worker
 from projects.models import Project
+from projects.vocabulary import STAGE_ORDER
 
 # Seconds per job with no history, per preset and stage. Draft: an espeak-ng line, a
 # drawn card, a camera-move clip on one CPU core. Studio: coqui-tts, an SD image and a

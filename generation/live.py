@@ -19,19 +19,12 @@ from django.utils.dateparse import parse_datetime
 
 from exports.models import Export
 from generation import estimates, workers
-from generation.models import (
-    STAGE_ASSET,
-    STAGE_ORDER,
-    GenerationJob,
-    GenerationRun,
-    JobStatus,
-    RunStatus,
-    Worker,
-)
+from generation.models import GenerationJob, GenerationRun, JobStatus, RunStatus, Worker
 from generation.planner import plan
 from generation.progress import job_errors, run_progress
 from generation.scenes import review_scenes
 from projects.models import Project, Sentence
+from projects.vocabulary import STAGE_ASSET, STAGE_ORDER
 
 PAGE = "projects/storyboard.html"
 

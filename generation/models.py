@@ -7,19 +7,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from generation.backends.base import AUDIO, IMAGES, VIDEOS
 from projects.models import Project, Sentence
-
-
-class Stage(models.TextChoices):
-    AUDIO = AUDIO, "Audio"
-    IMAGES = IMAGES, "Images"
-    VIDEOS = VIDEOS, "Videos"
-
-
-STAGE_ORDER = [Stage.AUDIO.value, Stage.IMAGES.value, Stage.VIDEOS.value]
-# The scene asset each stage makes (see projects.dirty).
-STAGE_ASSET = {AUDIO: "audio", IMAGES: "image", VIDEOS: "video"}
+from projects.vocabulary import STAGE_ASSET, Stage
 
 
 class RunStatus(models.TextChoices):

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from generation.models import STAGE_ORDER, Stage
 from projects.models import Sentence
+from projects.vocabulary import STAGE_ORDER, Stage
 
 NO_IMAGE = "No picture to animate: generate this scene's image first."
 NO_AUDIO = "No narration to time the clip to: generate this scene's audio first."

@@ -36,20 +36,12 @@ from generation.backends.base import (
     JobInput,
 )
 from generation.backends.verify import verify_asset
-from generation.models import (
-    STAGE_ASSET,
-    STAGE_ORDER,
-    GenerationJob,
-    GenerationRun,
-    JobStatus,
-    Origin,
-    RunStatus,
-    Stage,
-)
+from generation.models import GenerationJob, GenerationRun, JobStatus, Origin, RunStatus
 from generation.planner import NO_AUDIO, NO_IMAGE, NOT_APPROVED, plan
 from projects import dirty
 from projects.media import secret_part
 from projects.models import Project, Sentence
+from projects.vocabulary import STAGE_ASSET, STAGE_ORDER, Stage, scene_file
 
 log = logging.getLogger(__name__)
 
@@ -803,7 +795,7 @@ def record_asset(job: GenerationJob, asset: GeneratedAsset) -> None:
     assert sentence is not None
     secret = secret_part("job", job.id, job.attempts)
     name = f"{field}-{job.id}-{job.attempts}-{secret}{asset.path.suffix}"
-    relative = f"projects/{sentence.project_id}/scenes/{sentence.id}/{name}"
+    relative = scene_file(sentence.project_id, sentence.id, name)
     final = Path(settings.MEDIA_ROOT) / relative
     final.parent.mkdir(parents=True, exist_ok=True)
     flag = dirty.flag_name(field)

@@ -20,7 +20,6 @@ from django.utils import timezone
 from generation import notify, runs
 from generation.models import (
     ASSET_STAGE,
-    STAGE_ORDER,
     UNFINISHED_JOB_STATUSES,
     Asset,
     GenerationJob,
@@ -28,10 +27,10 @@ from generation.models import (
     JobStatus,
     Origin,
     RunStatus,
-    Stage,
 )
 from generation.planner import NO_AUDIO, NO_IMAGE, NOT_APPROVED
 from projects.models import Sentence
+from projects.vocabulary import STAGE_ORDER, Stage
 
 WHOLE_SCENE = [Asset.AUDIO.value, Asset.IMAGE.value, Asset.VIDEO.value]
 LABELS = {"audio": "narration", "image": "picture", "video": "clip"}

@@ -17,7 +17,6 @@ from django.db.models import F
 
 from generation.models import (
     ACTIVE_RUN_STATUSES,
-    STAGE_ASSET,
     UNFINISHED_JOB_STATUSES,
     Asset,
     GenerationJob,
@@ -25,6 +24,7 @@ from generation.models import (
 )
 from projects import dirty
 from projects.models import Project, Sentence
+from projects.vocabulary import STAGE_ASSET
 
 
 class RestoreRefused(Exception):

@@ -7,10 +7,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from generation import runs
 from generation.live import toolbar_context
-from generation.models import STAGE_ORDER, GenerationRun, Origin
+from generation.models import GenerationRun, Origin
 from generation.planner import PlanError
 from generation.progress import job_errors, run_progress
 from projects.models import Project
+from projects.vocabulary import STAGE_ORDER
 from storyboard_site.http import (
     ApiError,
     AuthedRequest,

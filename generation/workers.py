@@ -15,7 +15,8 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
-from generation.models import STAGE_ORDER, GenerationJob, JobStatus, Worker
+from generation.models import GenerationJob, JobStatus, Worker
+from projects.vocabulary import STAGE_ORDER
 
 log = logging.getLogger(__name__)
 

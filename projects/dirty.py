@@ -4,9 +4,11 @@ Video length follows the narration and its frames follow the picture, so anythin
 that dirties audio or image dirties video too.
 """
 
-AUDIO = "audio"
-IMAGE = "image"
-VIDEO = "video"
+from projects.vocabulary import Asset
+
+AUDIO = Asset.AUDIO.value
+IMAGE = Asset.IMAGE.value
+VIDEO = Asset.VIDEO.value
 
 SENTENCE_FIELD_DIRTIES: dict[str, frozenset[str]] = {
     "text": frozenset({AUDIO, VIDEO}),

@@ -11,11 +11,7 @@ from django.db.models import Count, F, Max, Q
 from django.urls import reverse
 
 from projects import dirty
-
-
-class Preset(models.TextChoices):
-    DRAFT = "draft", "Draft (no models, seconds per scene)"
-    STUDIO = "studio", "Studio (coqui-tts + diffusers)"
+from projects.vocabulary import Preset, scene_file
 
 
 class CameraMovement(models.TextChoices):
@@ -149,7 +145,7 @@ def new_seed(than: int | None = None) -> int:
 
 
 def asset_path(sentence: Sentence, filename: str) -> str:
-    return f"projects/{sentence.project_id}/scenes/{sentence.id}/{filename}"
+    return scene_file(sentence.project_id, sentence.id, filename)
 
 
 class Sentence(models.Model):

@@ -16,11 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-AUDIO = "audio"
-IMAGES = "images"
-VIDEOS = "videos"
-STAGES = (AUDIO, IMAGES, VIDEOS)
-
 # on_step(done, total): done steps out of total for this job. Raises JobCancelled.
 StepCallback = Callable[[int, int], None]
 

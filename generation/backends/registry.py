@@ -15,12 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .base import AUDIO, IMAGES, STAGES, VIDEOS, Backend, SystemicBackendError
+from projects.vocabulary import STAGE_ORDER, Preset, Stage
+
+from .base import Backend, SystemicBackendError
 from .devices import LOAD_COUNTS, free_memory
 
-DRAFT = "draft"
-STUDIO = "studio"
-PRESETS = (DRAFT, STUDIO)
+DRAFT = Preset.DRAFT.value
+STUDIO = Preset.STUDIO.value
+PRESETS = tuple(Preset.values)
 
 # Every setting the backends read, with its default. settings.py parses them from the
 # environment (same names); a missing one falls back to the value here.
@@ -42,16 +44,16 @@ DEFAULTS: dict[str, Any] = {
 }
 
 # The settings each studio backend is built from: part of its cache key.
-_STUDIO_SETTINGS = {
-    AUDIO: ("STORYBOARD_TTS_MODEL", "STORYBOARD_DEVICE", "STORYBOARD_HUB_OFFLINE"),
-    IMAGES: (
+_STUDIO_SETTINGS: dict[str, tuple[str, ...]] = {
+    Stage.AUDIO: ("STORYBOARD_TTS_MODEL", "STORYBOARD_DEVICE", "STORYBOARD_HUB_OFFLINE"),
+    Stage.IMAGES: (
         "STORYBOARD_IMAGE_MODEL",
         "STORYBOARD_IMAGE_STEPS",
         "STORYBOARD_IMAGE_GUIDANCE",
         "STORYBOARD_DEVICE",
         "STORYBOARD_HUB_OFFLINE",
     ),
-    VIDEOS: (
+    Stage.VIDEOS: (
         "STORYBOARD_VIDEO_BACKEND",
         "STORYBOARD_SVD_MODEL",
         "STORYBOARD_SVD_STEPS",
@@ -81,20 +83,21 @@ def _build(stage: str, preset: str) -> Backend:
     if preset == DRAFT:
         from .draft import DraftSpeechBackend, StoryboardCardBackend
 
-        return {
-            AUDIO: DraftSpeechBackend,
-            IMAGES: StoryboardCardBackend,
-            VIDEOS: CameraMoveBackend,
-        }[stage]()
+        draft: dict[str, type[Backend]] = {
+            Stage.AUDIO: DraftSpeechBackend,
+            Stage.IMAGES: StoryboardCardBackend,
+            Stage.VIDEOS: CameraMoveBackend,
+        }
+        return draft[stage]()
     device = str(setting("STORYBOARD_DEVICE"))
     offline = bool(setting("STORYBOARD_HUB_OFFLINE"))
-    if stage == AUDIO:
+    if stage == Stage.AUDIO:
         from .speech import CoquiSpeechBackend
 
         return CoquiSpeechBackend(
             str(setting("STORYBOARD_TTS_MODEL")), device=device, offline=offline
         )
-    if stage == IMAGES:
+    if stage == Stage.IMAGES:
         from .images import DiffusersImageBackend
 
         return DiffusersImageBackend(
@@ -124,8 +127,8 @@ def _build(stage: str, preset: str) -> Backend:
 def get_backend(stage: str, preset: str | None = None) -> Backend:
     """The backend for `stage` under `preset` ("draft" or "studio"; default: the setting)."""
     preset = preset or str(setting("STORYBOARD_PRESET"))
-    if stage not in STAGES:
-        raise ValueError(f"Unknown stage {stage!r}; expected one of {', '.join(STAGES)}.")
+    if stage not in STAGE_ORDER:
+        raise ValueError(f"Unknown stage {stage!r}; expected one of {', '.join(STAGE_ORDER)}.")
     if preset not in PRESETS:
         raise SystemicBackendError(
             f"Unknown preset '{preset}'. Set STORYBOARD_PRESET to draft or studio."
@@ -210,14 +213,16 @@ def requirements(preset: str) -> list[Requirement]:
             Requirement("neural voices", check_neural_voices),
         ]
     items += [
-        Requirement(f"speech model {setting('STORYBOARD_TTS_MODEL')}", _check_model(AUDIO, preset)),
         Requirement(
-            f"image model {setting('STORYBOARD_IMAGE_MODEL')}", _check_model(IMAGES, preset)
+            f"speech model {setting('STORYBOARD_TTS_MODEL')}", _check_model(Stage.AUDIO, preset)
+        ),
+        Requirement(
+            f"image model {setting('STORYBOARD_IMAGE_MODEL')}", _check_model(Stage.IMAGES, preset)
         ),
     ]
     if str(setting("STORYBOARD_VIDEO_BACKEND")).lower() == "svd":
         label = f"video model {setting('STORYBOARD_SVD_MODEL')}"
-        items.append(Requirement(label, _check_model(VIDEOS, preset)))
+        items.append(Requirement(label, _check_model(Stage.VIDEOS, preset)))
     return items
 
 

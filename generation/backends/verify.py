@@ -22,7 +22,9 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from .base import AUDIO, IMAGES, VIDEOS, BackendError, GeneratedAsset, JobInput
+from projects.vocabulary import Stage
+
+from .base import BackendError, GeneratedAsset, JobInput
 from .media import DEFAULT_CLIP_SECONDS, probe
 
 # Narration length may differ from what the backend reports by rounding only.
@@ -36,11 +38,11 @@ def verify_asset(job: JobInput, asset: GeneratedAsset) -> None:
     try:
         if path.stat().st_size == 0:
             raise BackendError(f"The new {_what(job.stage)} is an empty file.")
-        if job.stage == AUDIO:
+        if job.stage == Stage.AUDIO:
             _verify_audio(path, asset.duration)
-        elif job.stage == IMAGES:
+        elif job.stage == Stage.IMAGES:
             _verify_image(path, job.width, job.height)
-        elif job.stage == VIDEOS:
+        elif job.stage == Stage.VIDEOS:
             expected = job.audio_duration or asset.duration or DEFAULT_CLIP_SECONDS
             _verify_clip(path, expected, job.width, job.height, job.fps)
     except FileNotFoundError:
@@ -48,7 +50,8 @@ def verify_asset(job: JobInput, asset: GeneratedAsset) -> None:
 
 
 def _what(stage: str) -> str:
-    return {AUDIO: "narration", IMAGES: "picture", VIDEOS: "clip"}.get(stage, "asset")
+    what: dict[str, str] = {Stage.AUDIO: "narration", Stage.IMAGES: "picture", Stage.VIDEOS: "clip"}
+    return what.get(stage, "asset")
 
 
 def _verify_audio(path: Path, expected: float | None) -> None:

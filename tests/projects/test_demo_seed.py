@@ -6,7 +6,8 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import Client
 
-from projects.models import Preset, Project
+from projects.models import Project
+from projects.vocabulary import Preset
 
 
 def seed(*args: str) -> str:

@@ -2,7 +2,8 @@
 
 from exports.models import Export
 from generation import live, runs
-from generation.models import STAGE_ORDER, GenerationRun, JobStatus
+from generation.models import GenerationRun, JobStatus
+from projects.vocabulary import STAGE_ORDER
 
 
 def test_export_progress_changes_the_signature_and_re_renders_the_panel(db, make_project):

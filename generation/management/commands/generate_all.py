@@ -15,10 +15,11 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from generation import runs
-from generation.models import STAGE_ORDER, GenerationRun, JobStatus, Origin, RunStatus
+from generation.models import GenerationRun, JobStatus, Origin, RunStatus
 from generation.planner import PlanError, order_stages
 from generation.progress import Progress, StageProgress, run_progress
 from projects.models import Project
+from projects.vocabulary import STAGE_ORDER
 
 BAR_WIDTH = 30
 

@@ -6,8 +6,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
-from projects.models import CameraMovement, Preset, Project, Sentence
+from projects.models import CameraMovement, Project, Sentence
 from projects.script import split_script
+from projects.vocabulary import Preset
 
 DEMO_NAME = "The Lighthouse Keeper"
 DEMO_STYLE = "warm storybook illustration, soft watercolour, golden evening light"

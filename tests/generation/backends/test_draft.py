@@ -8,30 +8,30 @@ import pytest
 from PIL import Image
 
 from generation.backends import draft
-from generation.backends.base import AUDIO, IMAGES, VIDEOS
 from generation.backends.camera import CameraMoveBackend
 from generation.backends.media import probe
 from generation.backends.registry import get_backend
+from projects.vocabulary import Stage
 
 
 def test_draft_preset_makes_a_card_a_wav_and_a_clip(make_job, steps, monkeypatch) -> None:
     monkeypatch.setattr(draft.shutil, "which", lambda name: None)  # no espeak-ng: silence
-    audio = get_backend(AUDIO, "draft").generate(make_job(stage=AUDIO), steps)
+    audio = get_backend(Stage.AUDIO, "draft").generate(make_job(stage=Stage.AUDIO), steps)
     with wave.open(str(audio.path)) as wav:
         seconds = wav.getnframes() / wav.getframerate()
     words = len(make_job().text.split())
     assert audio.duration == pytest.approx(seconds)
     assert seconds == pytest.approx(max(1.5, words / draft.WORDS_PER_SECOND), abs=0.01)
 
-    image = get_backend(IMAGES, "draft").generate(
-        make_job(stage=IMAGES, width=320, height=180), steps
+    image = get_backend(Stage.IMAGES, "draft").generate(
+        make_job(stage=Stage.IMAGES, width=320, height=180), steps
     )
     with Image.open(image.path) as card:
         assert card.format == "PNG" and card.size == (320, 180)
         pixels = np.asarray(card.convert("L"))
     assert pixels.std() > 10  # drawn, not blank
 
-    video_backend = get_backend(VIDEOS, "draft")
+    video_backend = get_backend(Stage.VIDEOS, "draft")
     assert isinstance(video_backend, CameraMoveBackend)
     clip = video_backend.generate(
         make_job(
@@ -50,7 +50,7 @@ def test_draft_preset_makes_a_card_a_wav_and_a_clip(make_job, steps, monkeypatch
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
 def test_draft_narration_speaks_with_espeak(make_job, steps) -> None:
-    asset = draft.DraftSpeechBackend().generate(make_job(stage=AUDIO, voice="nobody"), steps)
+    asset = draft.DraftSpeechBackend().generate(make_job(stage=Stage.AUDIO, voice="nobody"), steps)
     with wave.open(str(asset.path)) as wav:
         samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
     assert asset.duration and asset.duration > 0.5

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from generation.backends import neural_voice
-from generation.backends.base import AUDIO
 from generation.backends.registry import get_backend, load_count
+from projects.vocabulary import Stage
 
 pytestmark = pytest.mark.skipif(
     shutil.which("espeak-ng") is None or not neural_voice.JOE.installed(),
@@ -49,11 +49,11 @@ def test_it_narrates_with_a_voice_a_listener_understands(
     listener, make_job, steps, settings
 ) -> None:
     settings.STORYBOARD_DRAFT_VOICE = ""
-    backend = get_backend(AUDIO, "draft")
+    backend = get_backend(Stage.AUDIO, "draft")
 
-    neural = backend.generate(make_job(stage=AUDIO, voice="joe", text=TEXT), steps)
+    neural = backend.generate(make_job(stage=Stage.AUDIO, voice="joe", text=TEXT), steps)
     loads = load_count("voice")
-    robot = backend.generate(make_job(stage=AUDIO, voice="", text=TEXT), steps)
+    robot = backend.generate(make_job(stage=Stage.AUDIO, voice="", text=TEXT), steps)
 
     print("neural voice:", end=" ")
     neural_recall = heard(listener, neural.path)
@@ -65,5 +65,5 @@ def test_it_narrates_with_a_voice_a_listener_understands(
     # One step per sentence, so a cancel lands between sentences.
     assert steps.calls[:3] == [(0, 2), (1, 2), (2, 2)]
     # A second narration reuses the voice loaded for the first.
-    backend.generate(make_job(stage=AUDIO, voice="joe", text="Once more."), steps)
+    backend.generate(make_job(stage=Stage.AUDIO, voice="joe", text="Once more."), steps)
     assert load_count("voice") == loads >= 1

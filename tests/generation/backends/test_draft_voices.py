@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from generation.backends import neural_voice
-from generation.backends.base import AUDIO
 from generation.backends.registry import available_voices, get_backend
+from projects.vocabulary import Stage
 
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="no espeak-ng")
 
@@ -52,7 +52,9 @@ def test_without_the_voice_package_it_speaks_with_espeak(monkeypatch, make_job, 
         raise AssertionError("the neural voice was loaded although its package is missing")
 
     monkeypatch.setattr(neural_voice, "load", must_not_load)
-    asset = get_backend(AUDIO, "draft").generate(make_job(stage=AUDIO, voice="joe"), steps)
+    asset = get_backend(Stage.AUDIO, "draft").generate(
+        make_job(stage=Stage.AUDIO, voice="joe"), steps
+    )
     with wave.open(str(asset.path)) as wav:
         samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
     assert np.abs(samples).max() > 1000  # espeak-ng's speech, not the silent track
@@ -72,6 +74,8 @@ def test_a_deployment_can_make_the_neural_voice_the_default(
 
     monkeypatch.setattr(neural_voice, "load", spy)
     settings.STORYBOARD_DRAFT_VOICE = "joe"
-    asset = get_backend(AUDIO, "draft").generate(make_job(stage=AUDIO, text="Hello."), steps)
+    asset = get_backend(Stage.AUDIO, "draft").generate(
+        make_job(stage=Stage.AUDIO, text="Hello."), steps
+    )
     assert loaded == [neural_voice.JOE] and asset.duration and asset.duration > 0.3
     assert available_voices("draft")[0].label == "Default: the neural voice 'joe'"

@@ -4,44 +4,45 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from generation.backends.base import AUDIO, IMAGES, VIDEOS, SystemicBackendError
+from generation.backends.base import SystemicBackendError
 from generation.backends.camera import CameraMoveBackend
 from generation.backends.devices import resolve_device
 from generation.backends.registry import get_backend, load_count, release_backends
+from projects.vocabulary import Stage
 
 
 def test_backends_are_cached_per_settings(studio) -> None:
-    first = get_backend(IMAGES, "studio")
-    assert get_backend(IMAGES, "studio") is first
+    first = get_backend(Stage.IMAGES, "studio")
+    assert get_backend(Stage.IMAGES, "studio") is first
     studio.STORYBOARD_IMAGE_STEPS = 3
-    assert get_backend(IMAGES, "studio") is not first
+    assert get_backend(Stage.IMAGES, "studio") is not first
 
 
 def test_studio_video_is_the_camera_by_default(studio) -> None:
-    assert isinstance(get_backend(VIDEOS, "studio"), CameraMoveBackend)
+    assert isinstance(get_backend(Stage.VIDEOS, "studio"), CameraMoveBackend)
 
 
 def test_freeing_models_between_stages(studio, make_job, steps) -> None:
     studio.STORYBOARD_FREE_MODELS_BETWEEN_STAGES = True
-    images = get_backend(IMAGES, "studio")
-    images.generate(make_job(stage=IMAGES), steps)
-    get_backend(AUDIO, "studio")  # next stage: the image model is let go
+    images = get_backend(Stage.IMAGES, "studio")
+    images.generate(make_job(stage=Stage.IMAGES), steps)
+    get_backend(Stage.AUDIO, "studio")  # next stage: the image model is let go
     assert images.pipeline is None  # type: ignore[attr-defined]
     before = load_count("images")
-    get_backend(IMAGES, "studio").generate(make_job(stage=IMAGES), steps)
+    get_backend(Stage.IMAGES, "studio").generate(make_job(stage=Stage.IMAGES), steps)
     assert load_count("images") == before + 1
 
 
 def test_release_backends_keeps_one_stage(studio) -> None:
-    audio = get_backend(AUDIO, "studio")
-    get_backend(IMAGES, "studio")
-    assert release_backends(except_stage=AUDIO) == 1
-    assert get_backend(AUDIO, "studio") is audio
+    audio = get_backend(Stage.AUDIO, "studio")
+    get_backend(Stage.IMAGES, "studio")
+    assert release_backends(except_stage=Stage.AUDIO) == 1
+    assert get_backend(Stage.AUDIO, "studio") is audio
 
 
 def test_unknown_preset_is_systemic() -> None:
     with pytest.raises(SystemicBackendError, match="STORYBOARD_PRESET"):
-        get_backend(IMAGES, "cinema")
+        get_backend(Stage.IMAGES, "cinema")
 
 
 def test_auto_device_is_the_cpu_without_a_gpu() -> None:

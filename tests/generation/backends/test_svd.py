@@ -3,11 +3,12 @@ from __future__ import annotations
 import imageio_ffmpeg
 import pytest
 
-from generation.backends.base import VIDEOS, JobCancelled
+from generation.backends.base import JobCancelled
 from generation.backends.camera import CameraMoveBackend
 from generation.backends.media import probe
 from generation.backends.registry import get_backend, load_count
 from generation.backends.svd import StableVideoBackend, motion_bucket, source_positions
+from projects.vocabulary import Stage
 from tests.support.media_files import StepRecorder, write_test_image, write_tone
 
 
@@ -22,7 +23,7 @@ def svd_job(studio, make_job, tmp_path):
 
 
 def test_clip_follows_the_audio_with_the_camera_clip_codec(svd_job, steps) -> None:
-    backend = get_backend(VIDEOS, "studio")
+    backend = get_backend(Stage.VIDEOS, "studio")
     assert isinstance(backend, StableVideoBackend)
     asset = backend.generate(svd_job, steps)
 
@@ -38,8 +39,8 @@ def test_clip_follows_the_audio_with_the_camera_clip_codec(svd_job, steps) -> No
 
 def test_model_loads_once(svd_job, steps) -> None:
     before = load_count("svd")
-    get_backend(VIDEOS, "studio").generate(svd_job, steps)
-    get_backend(VIDEOS, "studio").generate(svd_job, steps)
+    get_backend(Stage.VIDEOS, "studio").generate(svd_job, steps)
+    get_backend(Stage.VIDEOS, "studio").generate(svd_job, steps)
     assert load_count("svd") == before + 1
 
 
@@ -47,7 +48,7 @@ def test_cancel_stops_within_one_step(studio, svd_job) -> None:
     studio.STORYBOARD_SVD_STEPS = 5
     recorder = StepRecorder(cancel_at_done=2)
     with pytest.raises(JobCancelled):
-        get_backend(VIDEOS, "studio").generate(svd_job, recorder)
+        get_backend(Stage.VIDEOS, "studio").generate(svd_job, recorder)
     # Five denoising steps plus encoding; nothing ran after step 2.
     assert recorder.calls == [(0, 6), (1, 6), (2, 6)]
     assert list(svd_job.work_dir.iterdir()) == []
