@@ -3,7 +3,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 from accounts.models import ApiToken
-from storyboard_site.http import is_api, json_error
+from projects.http import is_api, json_error
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 

@@ -9,8 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 from exports.jobs import problem_of, scene_problems
 from exports.models import Export, ExportInProgress
 from projects import media
-from projects.models import Project, Sentence
-from storyboard_site.http import (
+from projects.http import (
     ApiError,
     AuthedRequest,
     api_login_required,
@@ -18,6 +17,7 @@ from storyboard_site.http import (
     load_project,
     read_json_object,
 )
+from projects.models import Project, Sentence
 
 PANEL = "projects/storyboard.html#export-panel"
 RECENT_EXPORTS = 10

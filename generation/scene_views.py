@@ -13,10 +13,18 @@ from generation import scenes, takes
 from generation.models import GenerationRun, Origin, Take
 from generation.progress import run_progress
 from generation.scenes import SceneActionRefused, SceneRun
-from generation.views import BadRequest, api_login_required, json_error, toolbar_response
+from generation.views import toolbar_response
+from projects.http import (
+    AuthedRequest,
+    BadRequest,
+    api_login_required,
+    json_error,
+    load_project,
+    load_sentence,
+    read_json_object,
+)
 from projects.models import Sentence
-from projects.views import load_sentence, row_context
-from storyboard_site.http import AuthedRequest, read_json_object
+from projects.views import row_context
 
 
 def json_object(request: AuthedRequest) -> dict[str, Any]:
@@ -129,9 +137,7 @@ def api_approve(request: AuthedRequest, project_id: int, sentence_id: int) -> Ht
 @api_login_required
 @require_POST
 def api_continue(request: AuthedRequest, project_id: int) -> HttpResponse:
-    from generation.views import load_api_project
-
-    project = load_api_project(request, project_id)
+    project = load_project(request, project_id)
     run = project.runs.active().first()
     try:
         if run is None:
@@ -234,8 +240,6 @@ def approve(request: AuthedRequest, project_id: int, sentence_id: int) -> HttpRe
 @login_required
 @require_POST
 def continue_review(request: AuthedRequest, project_id: int) -> HttpResponse:
-    from storyboard_site.http import load_project
-
     project = load_project(request, project_id)
     run: GenerationRun | None = project.runs.active().first()
     try:

@@ -10,27 +10,16 @@ from generation.live import toolbar_context
 from generation.models import GenerationRun, Origin
 from generation.planner import PlanError
 from generation.progress import job_errors, run_progress
-from projects.models import Project
-from projects.vocabulary import STAGE_ORDER
-from storyboard_site.http import (
-    ApiError,
+from projects.http import (
     AuthedRequest,
+    BadRequest,
     api_login_required,
     json_error,
     load_project,
     read_json_object,
 )
-
-
-class BadRequest(ApiError):
-    """A 400 with its reason (the API's error handling answers it as JSON)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(400, message)
-
-
-# The scene API's views import these from here too.
-load_api_project = load_project
+from projects.models import Project
+from projects.vocabulary import STAGE_ORDER
 
 
 def parse_body(request: AuthedRequest, with_stages: bool) -> tuple[list[str] | None, bool]:
@@ -125,7 +114,7 @@ def start(
 @api_login_required
 @require_POST
 def api_generate_all(request: AuthedRequest, project_id: int) -> HttpResponse:
-    project = load_api_project(request, project_id)
+    project = load_project(request, project_id)
     try:
         stages, skip_clean = parse_body(request, with_stages=True)
         review = review_flag(request)
@@ -139,7 +128,7 @@ def api_generate_all(request: AuthedRequest, project_id: int) -> HttpResponse:
 @api_login_required
 @require_POST
 def api_generate_stage(request: AuthedRequest, project_id: int, stage: str) -> HttpResponse:
-    project = load_api_project(request, project_id)
+    project = load_project(request, project_id)
     try:
         _, skip_clean = parse_body(request, with_stages=False)
     except BadRequest as e:
@@ -150,7 +139,7 @@ def api_generate_stage(request: AuthedRequest, project_id: int, stage: str) -> H
 @api_login_required
 @require_POST
 def api_cancel(request: AuthedRequest, project_id: int) -> HttpResponse:
-    project = load_api_project(request, project_id)
+    project = load_project(request, project_id)
     run = project.runs.active().first()
     if run is None or not runs.cancel_run(run):
         return json_error(409, "No generation run is in progress for this project.")
@@ -164,7 +153,7 @@ def api_cancel(request: AuthedRequest, project_id: int) -> HttpResponse:
 @api_login_required
 @require_POST
 def api_resume(request: AuthedRequest, project_id: int) -> HttpResponse:
-    project = load_api_project(request, project_id)
+    project = load_project(request, project_id)
     run = project.runs.active().first()
     if run is None or not runs.resume_run(run):
         return json_error(409, "No paused generation run to resume for this project.")
@@ -191,7 +180,7 @@ NOTHING_RUNS = "No generation run is in progress for this project."
 @api_login_required
 @require_POST
 def api_stop_after_running(request: AuthedRequest, project_id: int) -> HttpResponse:
-    project = load_api_project(request, project_id)
+    project = load_project(request, project_id)
     run = project.runs.active().first()
     steered = runs.stop_after_running(run) if run is not None else None
     if run is None or steered is None:
@@ -234,7 +223,7 @@ def scene_action(
 @api_login_required
 @require_POST
 def api_cancel_scene(request: AuthedRequest, project_id: int, sentence_id: int) -> HttpResponse:
-    project = load_api_project(request, project_id)
+    project = load_project(request, project_id)
     run, steered, message = scene_action(request, project, sentence_id, cancel=True)
     if run is None or steered is None:
         return json_error(409, message)
@@ -244,7 +233,7 @@ def api_cancel_scene(request: AuthedRequest, project_id: int, sentence_id: int) 
 @api_login_required
 @require_POST
 def api_make_next(request: AuthedRequest, project_id: int, sentence_id: int) -> HttpResponse:
-    project = load_api_project(request, project_id)
+    project = load_project(request, project_id)
     run, steered, message = scene_action(request, project, sentence_id, cancel=False)
     if run is None or steered is None:
         return json_error(409, message)
@@ -254,7 +243,7 @@ def api_make_next(request: AuthedRequest, project_id: int, sentence_id: int) -> 
 @api_login_required
 @require_GET
 def api_generation(request: AuthedRequest, project_id: int) -> HttpResponse:
-    project = load_api_project(request, project_id)
+    project = load_project(request, project_id)
     run = project.runs.first()
     if run is None:
         return JsonResponse(

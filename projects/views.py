@@ -12,15 +12,8 @@ from projects.forms import (
     SentenceAddForm,
     SentenceForm,
 )
+from projects.http import AuthedRequest, load_project, load_sentence
 from projects.models import Project, Sentence
-from storyboard_site.http import AuthedRequest, load_project
-
-
-def load_sentence(request: AuthedRequest, project_id: int, sentence_id: int) -> Sentence:
-    project = load_project(request, project_id)
-    sentence = get_object_or_404(project.sentences.all(), id=sentence_id)
-    sentence.project = project
-    return sentence
 
 
 def row_context(sentence: Sentence) -> dict:

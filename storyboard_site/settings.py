@@ -175,7 +175,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Early, so it sees every error under /api/ (CSRF, no such URL, wrong method) and
     # answers it as JSON.
-    "storyboard_site.http.ApiErrorMiddleware",
+    "projects.http.ApiErrorMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -208,7 +208,7 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-CSRF_FAILURE_VIEW = "storyboard_site.http.csrf_failure"
+CSRF_FAILURE_VIEW = "projects.http.csrf_failure"
 
 ROOT_URLCONF = "storyboard_site.urls"
 WSGI_APPLICATION = None

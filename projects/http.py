@@ -24,7 +24,7 @@ from django.shortcuts import get_object_or_404
 from django.views.csrf import csrf_failure as html_csrf_failure
 from django_htmx.middleware import HtmxDetails
 
-from projects.models import Project
+from projects.models import Project, Sentence
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,14 @@ def load_project(request: AuthedRequest, project_id: int) -> Project:
     return get_object_or_404(Project.objects.owned_by(request.user), id=project_id)
 
 
+def load_sentence(request: AuthedRequest, project_id: int, sentence_id: int) -> Sentence:
+    """One of the owner's scenes (through `load_project`), its project attached."""
+    project = load_project(request, project_id)
+    sentence = get_object_or_404(project.sentences.all(), id=sentence_id)
+    sentence.project = project
+    return sentence
+
+
 def is_api(request: HttpRequest) -> bool:
     return request.path_info.startswith(API_PREFIX)
 
@@ -58,6 +66,13 @@ class ApiError(Exception):
         self.status = status
         self.message = message
         self.extra = extra
+
+
+class BadRequest(ApiError):
+    """A 400 with its reason (the API's error handling answers it as JSON)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(400, message)
 
 
 def json_error(status: int, message: str, **extra: Any) -> JsonResponse:
