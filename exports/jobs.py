@@ -22,8 +22,8 @@ from exports.models import Export, ExportStatus
 from generation import claims
 from generation.backends.base import BackendError
 from generation.models import JobStatus
-from projects.media import secret_part
 from projects.models import Project, Sentence
+from projects.private_media import secret_part
 from projects.vocabulary import export_file
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from exports.jobs import problem_of, scene_problems
 from exports.models import Export, ExportInProgress
-from projects import media
+from projects import private_media
 from projects.http import (
     ApiError,
     AuthedRequest,
@@ -145,7 +145,7 @@ def api_export_file(request: AuthedRequest, project_id: int, export_id: int) -> 
     export = get_object_or_404(Export.objects.filter(project=project), id=export_id)
     if not export.file:
         raise ApiError(404, "This export has no film: it hasn't finished, or it failed.")
-    return media.serve(request, export.file)
+    return private_media.serve(request, export.file)
 
 
 # The storyboard page's export panel ----------------------------------------

@@ -39,8 +39,8 @@ from generation.backends.verify import verify_asset
 from generation.models import GenerationJob, GenerationRun, JobStatus, Origin, RunStatus
 from generation.planner import NO_AUDIO, NO_IMAGE, NOT_APPROVED, plan
 from projects import dirty
-from projects.media import secret_part
 from projects.models import Project, Sentence
+from projects.private_media import secret_part
 from projects.vocabulary import STAGE_ASSET, STAGE_ORDER, Stage, scene_file
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ from django.templatetags.static import static
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
-from projects import media
+from projects import private_media
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -22,7 +22,7 @@ urlpatterns = [
     path("", include("generation.urls")),
     path("", include("exports.urls")),
     # Every file a user makes, to its owner only (also where a proxy must send /media/).
-    re_path(rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>.+)$", media.serve, name="media"),
+    re_path(rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>.+)$", private_media.serve, name="media"),
 ]
 
 if settings.SERVE_FILES:
