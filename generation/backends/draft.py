@@ -21,6 +21,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from . import neural_voice
 from .base import GeneratedAsset, JobInput, StepCallback
+from .config import setting
 from .media import new_temp_path, removed_on_error, run_child
 
 logger = logging.getLogger(__name__)
@@ -222,8 +223,6 @@ class DraftSpeechBackend:
         self.espeak = espeak if espeak is not None else shutil.which("espeak-ng")
 
     def generate(self, job: JobInput, on_step: StepCallback) -> GeneratedAsset:
-        from .registry import setting
-
         voice = neural_voice.usable(job.voice or str(setting("STORYBOARD_DRAFT_VOICE")))
         if voice is not None and job.text.strip():
             return self._speak_neural(voice, job, on_step)

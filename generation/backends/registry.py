@@ -18,30 +18,12 @@ from typing import Any
 from projects.vocabulary import STAGE_ORDER, Preset, Stage
 
 from .base import Backend, SystemicBackendError
+from .config import setting
 from .devices import LOAD_COUNTS, free_memory
 
 DRAFT = Preset.DRAFT.value
 STUDIO = Preset.STUDIO.value
 PRESETS = tuple(Preset.values)
-
-# Every setting the backends read, with its default. settings.py parses them from the
-# environment (same names); a missing one falls back to the value here.
-DEFAULTS: dict[str, Any] = {
-    "STORYBOARD_PRESET": DRAFT,
-    "STORYBOARD_TTS_MODEL": "tts_models/en/ljspeech/vits",
-    "STORYBOARD_IMAGE_MODEL": "stabilityai/sd-turbo",
-    "STORYBOARD_IMAGE_STEPS": 4,
-    "STORYBOARD_IMAGE_GUIDANCE": 0.0,
-    "STORYBOARD_VIDEO_BACKEND": "camera",
-    "STORYBOARD_SVD_MODEL": "stabilityai/stable-video-diffusion-img2vid-xt",
-    "STORYBOARD_SVD_STEPS": 25,
-    "STORYBOARD_DEVICE": "auto",
-    "STORYBOARD_FREE_MODELS_BETWEEN_STAGES": False,
-    "STORYBOARD_HUB_OFFLINE": True,
-    # The draft narration voice of projects whose `voice` is blank: "" is espeak-ng; a neural
-    # voice's name ("joe") makes it the default, for deployments that accept its licence.
-    "STORYBOARD_DRAFT_VOICE": "",
-}
 
 # The settings each studio backend is built from: part of its cache key.
 _STUDIO_SETTINGS: dict[str, tuple[str, ...]] = {
@@ -64,12 +46,6 @@ _STUDIO_SETTINGS: dict[str, tuple[str, ...]] = {
 
 _cache: dict[tuple[Any, ...], Backend] = {}
 _lock = threading.Lock()
-
-
-def setting(name: str) -> Any:
-    from django.conf import settings
-
-    return getattr(settings, name, DEFAULTS[name])
 
 
 def _key(stage: str, preset: str) -> tuple[Any, ...]:

@@ -11,7 +11,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from generation.backends.base import BackendError
-from generation.backends.registry import PRESETS, requirements, setting
+from generation.backends.config import setting
+from generation.backends.registry import PRESETS, requirements
 
 
 class Command(BaseCommand):

@@ -11,8 +11,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from generation.backends.config import setting
 from generation.backends.devices import looks_like_path
-from generation.backends.registry import setting
 
 
 def download_tts(name: str) -> str:
