@@ -12,13 +12,13 @@ from __future__ import annotations
 import os
 import time
 
-from generation import runs
+from generation import worker
 from generation.backends.base import GeneratedAsset, JobInput, StepCallback
 
 JOB_SECONDS = float(os.environ.get("LIVE_BENCH_JOB_SECONDS", "0.05"))
 COMMITS = os.environ.get("LIVE_BENCH_COMMITS", "")
 
-_record_asset = runs.record_asset
+_record_asset = worker.record_asset
 
 
 def record_asset_and_log_commit(job, asset):  # type: ignore[no-untyped-def]
@@ -29,7 +29,7 @@ def record_asset_and_log_commit(job, asset):  # type: ignore[no-untyped-def]
             f.write(f"{job.id} {committed:.6f}\n")
 
 
-runs.record_asset = record_asset_and_log_commit
+worker.record_asset = record_asset_and_log_commit
 
 
 class TimedBackend:

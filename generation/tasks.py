@@ -1,4 +1,4 @@
-"""Huey tasks: each takes an id, loads the row, and calls the workflow in runs.py."""
+"""Huey tasks: each takes an id, loads the row, and calls the worker side of the workflow."""
 
 import logging
 import threading
@@ -10,7 +10,7 @@ from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
 from exports import jobs as export_jobs
 from exports.models import Export
-from generation import claims, runs, webhooks, workers
+from generation import claims, reaper, webhooks, worker, workers
 from generation.models import GenerationJob
 from generation.queues import StageQueues
 
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 @db_task()
 def run_job(job_id: int) -> None:
-    runs.execute_job(job_id)
+    worker.execute_job(job_id)
 
 
 def enqueue_jobs(stage: str, job_ids: list[int], front: bool = False) -> None:
@@ -39,7 +39,7 @@ def enqueue_jobs(stage: str, job_ids: list[int], front: bool = False) -> None:
 @db_periodic_task(crontab(minute="*"))
 def reap_stale_jobs() -> None:
     # A backstop for consumers started without the reaper thread below.
-    runs.reap_stale_jobs()
+    reaper.reap_stale_jobs()
     export_jobs.reap_stale_exports()
 
 
@@ -51,7 +51,7 @@ def sweep_work_dirs() -> None:
     saw it die, or an encoder that outlived its worker and wrote after the reaper's
     clean-up. Only folders of no live attempt go, so a worker on another machine sharing
     the media folder keeps its own."""
-    swept = claims.sweep_work_dirs({runs.WORK_KIND: GenerationJob, export_jobs.WORK_KIND: Export})
+    swept = claims.sweep_work_dirs({worker.WORK_KIND: GenerationJob, export_jobs.WORK_KIND: Export})
     if swept:
         log.warning("Removed %d work folders of attempts that are over", len(swept))
 
@@ -74,7 +74,7 @@ def start_reaper() -> None:
         while not stop.wait(settings.REAPER_INTERVAL_SECONDS):
             try:
                 close_old_connections()
-                runs.reap_stale_jobs()
+                reaper.reap_stale_jobs()
                 export_jobs.reap_stale_exports()
             except Exception:  # noqa: BLE001 - the reaper must outlive a database hiccup
                 log.exception("Reaper pass failed")

@@ -29,7 +29,7 @@ _beating: threading.Event | None = None
 
 
 def worker_name() -> str:
-    from generation.runs import WORKER_NAME
+    from generation.worker import WORKER_NAME
 
     return WORKER_NAME
 

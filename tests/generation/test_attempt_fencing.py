@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from generation import claims, runs
+from generation import claims, runs, worker
 from generation.backends.base import GeneratedAsset, JobCancelled
 from generation.models import GenerationJob, JobStatus, RunStatus
 from projects.models import Sentence
@@ -14,10 +14,10 @@ from projects.models import Sentence
 
 def superseded(job_id: int) -> GenerationJob:
     """Attempt 1 of the job, as its worker still sees it after the reaper gave it to attempt 2."""
-    assert runs.claim(job_id)
+    assert worker.claim(job_id)
     old = GenerationJob.objects.get(id=job_id)
     GenerationJob.objects.filter(id=job_id).update(status=JobStatus.QUEUED)
-    assert runs.claim(job_id)
+    assert worker.claim(job_id)
     return old
 
 
@@ -28,29 +28,29 @@ def test_a_superseded_attempt_can_change_nothing(project, media: Path):
     before = GenerationJob.objects.filter(id=job.id).values().get()
 
     with pytest.raises(JobCancelled):
-        runs.StepReporter(old)(1, 4)
+        worker.StepReporter(old)(1, 4)
     assert claims.beat(GenerationJob, {job.id: old.attempts}) == 0
-    runs.end_job(old, JobStatus.CANCELLED, "")
-    runs.end_job(old, JobStatus.FAILED, "boom")
+    worker.end_job(old, JobStatus.CANCELLED, "")
+    worker.end_job(old, JobStatus.FAILED, "boom")
     work = media / "w"
     work.mkdir()
     (work / "a.wav").write_bytes(b"stale narration")
     old.input_revision = 1
     with pytest.raises(JobCancelled):
-        runs.record_asset(old, GeneratedAsset(work / "a.wav", duration=1.0))
+        worker.record_asset(old, GeneratedAsset(work / "a.wav", duration=1.0))
 
     assert GenerationJob.objects.filter(id=job.id).values().get() == before
     assert not Sentence.objects.get(id=job.sentence_id).audio_file
     # The newer attempt goes on as if nothing happened.
     assert claims.beat(GenerationJob, {job.id: 2}) == 1
-    runs.StepReporter(GenerationJob.objects.get(id=job.id))(1, 4)
+    worker.StepReporter(GenerationJob.objects.get(id=job.id))(1, 4)
 
 
 def test_a_run_with_a_job_stopped_unasked_finishes_with_errors(project):
     run = runs.start_run(project, ["audio"]).run
     jobs = list(run.jobs.order_by("position"))
     for job in jobs[1:]:
-        runs.execute_job(job.id)
+        worker.execute_job(job.id)
     # What the unfenced cancel of a stale attempt used to leave behind.
     GenerationJob.objects.filter(id=jobs[0].id).update(status=JobStatus.CANCELLED)
     runs.advance(run.id)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from generation import runs
+from generation import runs, worker
 from generation.backends.base import JobCancelled
 from generation.models import GenerationJob, JobStatus, RunStatus
 from projects.models import Sentence
@@ -14,7 +14,7 @@ def test_it_cancels_waiting_jobs_at_once_and_keeps_finished_ones(make_project, m
     project = make_project(3)
     run = runs.start_run(project, ["audio", "images"]).run
     first = run.jobs.get(stage="audio", position=1)
-    runs.execute_job(first.id)
+    worker.execute_job(first.id)
 
     assert runs.cancel_run(run)
 
@@ -30,7 +30,7 @@ def test_it_cancels_waiting_jobs_at_once_and_keeps_finished_ones(make_project, m
 def test_it_waits_for_the_running_job_to_stop_before_the_run_is_cancelled(project):
     run = runs.start_run(project, ["audio"]).run
     running = run.jobs.get(position=1)
-    assert runs.claim(running.id)
+    assert worker.claim(running.id)
 
     runs.cancel_run(run)
 
@@ -40,8 +40,8 @@ def test_it_waits_for_the_running_job_to_stop_before_the_run_is_cancelled(projec
     assert running.status == JobStatus.RUNNING and running.cancel_requested
     # The backend's next step notices, and the job ends cancelled, not failed.
     with pytest.raises(JobCancelled):
-        runs.StepReporter(running)(3, 10)
-    runs.end_job(running, JobStatus.CANCELLED, "")
+        worker.StepReporter(running)(3, 10)
+    worker.end_job(running, JobStatus.CANCELLED, "")
     runs.advance(run.id)
     run.refresh_from_db()
     assert run.status == RunStatus.CANCELLED
@@ -53,7 +53,7 @@ def test_it_stops_a_multi_step_job_at_its_next_step(make_project, settings, medi
     project = make_project(["A SLOW scene."])
     run = runs.start_run(project, ["images"]).run
     job = run.jobs.get()
-    runs.execute_job(job.id)
+    worker.execute_job(job.id)
     job.refresh_from_db()
     assert job.status == JobStatus.CANCELLED
     # Step 2 is where the cancel came; it raised there, so no later step ran.
@@ -84,7 +84,7 @@ def cancelling_backend(stage: str, preset: str) -> CancelsAtStepTwo:
 def test_it_refuses_to_cancel_a_finished_run(project):
     run = runs.start_run(project, ["audio"]).run
     for job in run.jobs.all():
-        runs.execute_job(job.id)
+        worker.execute_job(job.id)
     assert not runs.cancel_run(run)
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED
@@ -93,9 +93,9 @@ def test_it_refuses_to_cancel_a_finished_run(project):
 def test_it_cancels_the_jobs_an_interrupted_inline_run_was_running(project):
     run = runs.start_run(project, ["audio"], inline=True).run
     job = run.jobs.get(position=1)
-    runs.claim(job.id)
+    worker.claim(job.id)
     runs.cancel_run(run)
-    runs.abandon_local_jobs(run)
+    worker.abandon_local_jobs(run)
     run.refresh_from_db()
     assert run.status == RunStatus.CANCELLED
     assert run.jobs.get(id=job.id).status == JobStatus.CANCELLED

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from exports.models import Export, ExportStatus
-from generation import claims, runs
+from generation import claims, runs, worker
 from generation.models import GenerationJob, GenerationRun, RunStatus
 from tests.conftest import wait_for
 
@@ -49,8 +49,8 @@ def test_a_worker_starting_up_sweeps_folders_of_no_live_attempt(
     project = make_project(["One.", "Two."])
     run = runs.start_run(project, ["audio"]).run
     done, running = run.jobs.order_by("position")
-    runs.execute_job(done.id)  # attempt 1, finished
-    assert runs.claim(running.id)  # attempt 1, live: another worker is running it
+    worker.execute_job(done.id)  # attempt 1, finished
+    assert worker.claim(running.id)  # attempt 1, live: another worker is running it
     export = Export.objects.create(project=project, status=ExportStatus.FAILED, attempts=2)
     leftovers = [f"job-{done.id}-1", f"job-{running.id}-0", "job-999999-1", f"export-{export.id}-2"]
     for name in [*leftovers, f"job-{running.id}-1"]:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from generation import runs
+from generation import runs, worker
 from generation.models import GenerationRun, JobStatus, Origin, RunStatus
 
 
@@ -11,7 +11,7 @@ def failed_run(make_project):  # type: ignore[no-untyped-def]
     project = make_project(["Fine.", "This will FAIL."])
     run = runs.start_run(project, ["audio"]).run
     for job in run.jobs.all():
-        runs.execute_job(job.id)
+        worker.execute_job(job.id)
     run.refresh_from_db()
     return run
 
@@ -99,7 +99,7 @@ def test_it_shows_a_scenes_takes_with_what_made_them(admin_client, make_project)
     project = make_project(["A harbour at dawn."])
     run = runs.start_run(project, ["images"]).run
     for job in run.jobs.all():
-        runs.execute_job(job.id)
+        worker.execute_job(job.id)
     scene = project.sentences.get()
     take = scene.takes.get()
     page = admin_client.get(f"/admin/projects/sentence/{scene.id}/change/")

@@ -5,7 +5,7 @@ import json
 import pytest
 from django.test import Client
 
-from generation import runs
+from generation import runs, worker
 from generation.models import GenerationRun, JobStatus, Origin, RunStatus
 from projects.models import Sentence
 
@@ -148,7 +148,7 @@ def test_it_reports_progress_and_each_jobs_error(client, make_project):
     project.sentences.update(audio_file="a.wav")
     run = runs.start_run(project, ["images", "videos"]).run
     for job in run.jobs.filter(stage="images"):
-        runs.execute_job(job.id)
+        worker.execute_job(job.id)
     body = client.get(api(project, "generation")).json()
     assert body["runId"] == run.id
     assert body["status"] == "running"
@@ -176,6 +176,6 @@ def test_it_rejects_the_wrong_method(client, project):
 def test_it_keeps_scene_assets_when_a_run_is_cancelled_via_the_api(client, project, media):
     run_id = post(client, api(project, "generate-audio"), {}).json()["runId"]
     first = GenerationRun.objects.get(id=run_id).jobs.order_by("position").first()
-    runs.execute_job(first.id)
+    worker.execute_job(first.id)
     post(client, api(project, "cancel-generation"))
     assert Sentence.objects.get(id=first.sentence_id).audio_file

@@ -3,7 +3,7 @@
 import wave
 from pathlib import Path
 
-from generation import runs
+from generation import runs, worker
 from generation.backends.base import GeneratedAsset, JobInput
 from generation.models import GenerationJob, JobStatus, RunStatus, Take
 from projects.models import Sentence
@@ -17,7 +17,7 @@ def test_it_records_the_asset_and_clears_the_dirty_flag(project, media: Path):
     run = runs.start_run(project, ["audio"]).run
     job = queued_job(run)
     assert job.status == JobStatus.QUEUED
-    runs.execute_job(job.id)
+    worker.execute_job(job.id)
     job.refresh_from_db()
     scene = Sentence.objects.get(id=job.sentence_id)
     assert job.status == JobStatus.SUCCEEDED and job.attempts == 1
@@ -34,8 +34,8 @@ def test_it_records_the_asset_and_clears_the_dirty_flag(project, media: Path):
 def test_it_never_runs_a_job_twice(project):
     run = runs.start_run(project, ["audio"]).run
     job = queued_job(run)
-    assert runs.claim(job.id)
-    assert not runs.claim(job.id)
+    assert worker.claim(job.id)
+    assert not worker.claim(job.id)
 
 
 def test_it_keeps_the_previous_asset_as_a_take_once_the_new_one_is_recorded(
@@ -47,7 +47,7 @@ def test_it_keeps_the_previous_asset_as_a_take_once_the_new_one_is_recorded(
     old.write_text("old picture")
     Sentence.objects.filter(id=job.sentence_id).update(image_file="old.png")
     with django_capture_on_commit_callbacks(execute=True):
-        runs.execute_job(job.id)
+        worker.execute_job(job.id)
     scene = Sentence.objects.get(id=job.sentence_id)
     assert scene.image_file.name.startswith(f"projects/{project.id}/scenes/{scene.id}/image-")
     # Takes, not overwrites: the picture it replaced stays, restorable.
@@ -60,14 +60,14 @@ def test_it_keeps_the_previous_asset_as_a_take_once_the_new_one_is_recorded(
 def test_it_keeps_the_asset_but_leaves_the_scene_dirty_if_edited_meanwhile(project, monkeypatch):
     run = runs.start_run(project, ["images"]).run
     job = queued_job(run, "images")
-    real_record = runs.record_asset
+    real_record = worker.record_asset
 
     def edit_then_record(job: GenerationJob, asset: GeneratedAsset) -> None:
         Sentence.objects.get(id=job.sentence_id).apply_edit(image_prompt="A different castle")
         real_record(job, asset)
 
-    monkeypatch.setattr(runs, "record_asset", edit_then_record)
-    runs.execute_job(job.id)
+    monkeypatch.setattr(worker, "record_asset", edit_then_record)
+    worker.execute_job(job.id)
     scene = Sentence.objects.get(id=job.sentence_id)
     assert scene.image_file
     assert scene.is_image_dirty
@@ -77,7 +77,7 @@ def test_it_fails_the_job_with_the_backends_reason(make_project):
     project = make_project(["It says FAIL here."])
     run = runs.start_run(project, ["audio"]).run
     job = queued_job(run)
-    runs.execute_job(job.id)
+    worker.execute_job(job.id)
     job.refresh_from_db()
     run.refresh_from_db()
     assert job.status == JobStatus.FAILED
@@ -91,7 +91,7 @@ def test_it_fails_a_crashing_backend_with_one_readable_line(project, settings):
     settings.STORYBOARD_BACKEND_FACTORY = "tests.generation.test_job_execution.crashing_backend"
     run = runs.start_run(project, ["audio"]).run
     job = queued_job(run)
-    runs.execute_job(job.id)
+    worker.execute_job(job.id)
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED
     assert job.error == "ZeroDivisionError: division by zero"
@@ -111,12 +111,12 @@ def test_it_moves_to_the_next_stage_when_the_last_job_of_a_stage_ends(make_proje
     run = runs.start_run(project, ["audio", "images", "videos"]).run
     assert run.current_stage == "audio"
     assert run.jobs.get(stage="images").status == JobStatus.PENDING
-    runs.execute_job(queued_job(run).id)
+    worker.execute_job(queued_job(run).id)
     run.refresh_from_db()
     assert run.current_stage == "images"
     assert run.jobs.get(stage="images").status == JobStatus.QUEUED
-    runs.execute_job(queued_job(run, "images").id)
-    runs.execute_job(queued_job(run, "videos").id)
+    worker.execute_job(queued_job(run, "images").id)
+    worker.execute_job(queued_job(run, "videos").id)
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED and run.finished_at
 
@@ -126,7 +126,7 @@ def test_it_skips_the_clip_of_a_scene_whose_picture_failed(make_project):
     project.sentences.update(audio_file="narration.wav")
     run = runs.start_run(project, ["images", "videos"]).run
     for job in run.jobs.filter(stage="images"):
-        runs.execute_job(job.id)
+        worker.execute_job(job.id)
     calm, storm = run.jobs.filter(stage="videos").order_by("position")
     assert calm.status == JobStatus.QUEUED
     assert storm.status == JobStatus.SKIPPED
@@ -137,7 +137,7 @@ def test_it_skips_the_job_of_a_deleted_scene(project):
     run = runs.start_run(project, ["audio"]).run
     job = queued_job(run)
     Sentence.objects.filter(id=job.sentence_id).delete()
-    runs.execute_job(job.id)
+    worker.execute_job(job.id)
     job.refresh_from_db()
     assert job.status == JobStatus.SKIPPED
     assert job.error == "The scene was deleted."
@@ -148,14 +148,14 @@ def test_it_gives_up_a_finished_asset_if_cancelled_before_it_is_recorded(
 ):
     run = runs.start_run(project, ["audio"]).run
     job = queued_job(run)
-    real_record = runs.record_asset
+    real_record = worker.record_asset
 
     def cancel_then_record(job: GenerationJob, asset: GeneratedAsset) -> None:
         runs.cancel_run(job.run)
         real_record(job, asset)
 
-    monkeypatch.setattr(runs, "record_asset", cancel_then_record)
-    runs.execute_job(job.id)
+    monkeypatch.setattr(worker, "record_asset", cancel_then_record)
+    worker.execute_job(job.id)
     job.refresh_from_db()
     assert job.status == JobStatus.CANCELLED
     assert not Sentence.objects.get(id=job.sentence_id).audio_file

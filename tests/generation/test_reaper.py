@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from generation import runs
+from generation import reaper, runs, worker
 from generation.models import GenerationJob, JobStatus, RunStatus
 
 
@@ -24,10 +24,10 @@ def test_it_requeues_a_job_whose_worker_stopped_beating(
     run = runs.start_run(project, ["audio"]).run
     job = run.jobs.get(position=1)
     orphan(job)
-    assert runs.reap_stale_jobs() == 1
+    assert reaper.reap_stale_jobs() == 1
     job.refresh_from_db()
     assert job.status == JobStatus.QUEUED and job.worker == ""
-    runs.execute_job(job.id)
+    worker.execute_job(job.id)
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED and job.attempts == 2
 
@@ -35,8 +35,8 @@ def test_it_requeues_a_job_whose_worker_stopped_beating(
 def test_it_leaves_jobs_with_a_fresh_heartbeat_alone(project):
     run = runs.start_run(project, ["audio"]).run
     job = run.jobs.get(position=1)
-    runs.claim(job.id)
-    assert runs.reap_stale_jobs() == 0
+    worker.claim(job.id)
+    assert reaper.reap_stale_jobs() == 0
     assert GenerationJob.objects.get(id=job.id).status == JobStatus.RUNNING
 
 
@@ -46,7 +46,7 @@ def test_it_fails_a_job_after_the_retry_limit(make_project, settings):
     run = runs.start_run(project, ["audio"]).run
     job = run.jobs.get()
     orphan(job, attempts=3)
-    runs.reap_stale_jobs()
+    reaper.reap_stale_jobs()
     job.refresh_from_db()
     run.refresh_from_db()
     assert job.status == JobStatus.FAILED
@@ -60,7 +60,7 @@ def test_it_finishes_cancelling_a_job_whose_worker_died(make_project):
     job = run.jobs.get()
     orphan(job)
     runs.cancel_run(run)
-    runs.reap_stale_jobs()
+    reaper.reap_stale_jobs()
     run.refresh_from_db()
     assert run.jobs.get().status == JobStatus.CANCELLED
     assert run.status == RunStatus.CANCELLED
@@ -70,6 +70,6 @@ def test_it_moves_on_a_run_whose_last_job_ended_without_advancing(make_project):
     project = make_project(1)
     run = runs.start_run(project, ["audio"]).run
     GenerationJob.objects.filter(run=run).update(status=JobStatus.SUCCEEDED)
-    runs.reap_stale_jobs()
+    reaper.reap_stale_jobs()
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED

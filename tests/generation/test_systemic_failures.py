@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from generation import runs
+from generation import runs, worker
 from generation.models import GenerationRun, JobStatus, RunStatus
 from projects.models import Sentence
 from tests.conftest import wait_for
@@ -12,7 +12,7 @@ from tests.conftest import wait_for
 
 def run_queued(run: GenerationRun) -> None:
     for job_id in run.jobs.filter(status=JobStatus.QUEUED).values_list("id", flat=True):
-        runs.execute_job(job_id)
+        worker.execute_job(job_id)
 
 
 def test_it_pauses_after_three_jobs_fail_with_the_same_error(make_project):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from generation import runs
+from generation import runs, worker
 from generation.backends.base import GeneratedAsset, JobInput
 from generation.models import GenerationRun, JobStatus
 from projects.models import Sentence
@@ -121,7 +121,7 @@ def test_a_short_or_corrupt_asset_fails_the_job_and_the_scene_keeps_its_earlier_
     )
     run = runs.start_run(project, [stage], skip_clean=False).run
     job = run.jobs.get()
-    runs.execute_job(job.id)
+    worker.execute_job(job.id)
 
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED
@@ -138,5 +138,5 @@ def test_a_whole_asset_of_the_right_size_and_length_is_recorded(make_project, me
     project.sentences.update(audio_duration=1.5, audio_file="narration.wav", is_audio_dirty=False)
     run = runs.start_run(project, ["images", "videos"], skip_clean=False).run
     for stage in ("images", "videos"):
-        runs.execute_job(run.jobs.get(stage=stage).id)
+        worker.execute_job(run.jobs.get(stage=stage).id)
     assert set(run.jobs.values_list("status", flat=True)) == {JobStatus.SUCCEEDED}

@@ -9,7 +9,7 @@ from django.test import Client
 
 from accounts.models import ApiToken
 from exports.models import Export, ExportStatus
-from generation import runs
+from generation import runs, worker
 from projects.models import Project
 from tests.support.exports import inline_export, ready_project
 
@@ -76,7 +76,7 @@ def test_new_file_names_cannot_be_guessed(client, project, filmed, media: Path):
     )
     run = runs.start_run(project, ["audio"]).run
     job = run.jobs.first()
-    runs.execute_job(job.id)
+    worker.execute_job(job.id)
     job.refresh_from_db()
     assert re.fullmatch(
         rf"projects/{project.id}/scenes/{job.sentence_id}/audio-{job.id}-1-[0-9a-f]{{20}}\.wav",

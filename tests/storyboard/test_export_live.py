@@ -1,7 +1,7 @@
 """An open storyboard sees an export's progress: the live update re-renders its panel."""
 
 from exports.models import Export
-from generation import live, runs
+from generation import live, runs, worker
 from generation.models import GenerationRun, JobStatus
 from projects.vocabulary import STAGE_ORDER
 
@@ -29,7 +29,7 @@ def run_to_the_end(run: GenerationRun) -> None:
     """As a worker would, in this process: every queued job, stage after stage."""
     while run.is_active:
         for job_id in run.jobs.filter(status=JobStatus.QUEUED).values_list("id", flat=True):
-            runs.execute_job(job_id)
+            worker.execute_job(job_id)
         run.refresh_from_db()
 
 

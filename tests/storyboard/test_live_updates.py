@@ -11,7 +11,7 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
-from generation import runs
+from generation import reaper, runs, worker
 from generation.consumers import ProjectConsumer
 from generation.models import GenerationJob, JobStatus
 
@@ -85,7 +85,7 @@ def test_it_pushes_row_and_progress_changes_made_by_another_process(user, make_p
         await c.connect()
         await c.receive_from(5)  # the state on connect
         # As a worker would: no wake-up reaches this process; the poll sees the rows.
-        await db(runs.execute_job)(job.id)
+        await db(worker.execute_job)(job.id)
         html = await c.receive_from(5)
         cell = f'<td id="scene-{job.sentence_id}-audio" class="asset audio state-done"'
         assert f'{cell} hx-swap-oob="true">' in html
@@ -109,7 +109,7 @@ def test_it_toasts_once_when_the_run_it_watched_finishes(user, make_project, set
         await c.connect()
         await c.receive_from(5)
         for job_id in job_ids:
-            await db(runs.execute_job)(job_id)
+            await db(worker.execute_job)(job_id)
         messages = []
         while not any("toast" in m for m in messages):
             messages.append(await c.receive_from(5))
@@ -119,7 +119,7 @@ def test_it_toasts_once_when_the_run_it_watched_finishes(user, make_project, set
         assert "Scene 2</a> · audio · failed: The model refused scene 2: it says FAIL." in html
         assert "Retry failed" in html
         # Later updates don't repeat it.
-        await db(runs.reap_stale_jobs)()
+        await db(reaper.reap_stale_jobs)()
         assert await c.receive_nothing(0.3)
         await c.disconnect()
 
@@ -129,7 +129,7 @@ def test_it_toasts_once_when_the_run_it_watched_finishes(user, make_project, set
 def test_it_does_not_toast_a_run_that_ended_before_the_page_opened(user, make_project):
     project = make_project(1)
     run = runs.start_run(project, ["audio"]).run
-    runs.execute_job(run.jobs.get().id)
+    worker.execute_job(run.jobs.get().id)
 
     async def scenario() -> None:
         c = communicator(user, project, page_query(run, active=False))
@@ -167,7 +167,7 @@ def test_it_splits_a_large_catch_up_into_messages_the_server_accepts(user, make_
     opened = page_query(run, active=True)
     # The page was opened, then the computer slept while every job ran.
     for job_id in run.jobs.values_list("id", flat=True):
-        runs.execute_job(job_id)
+        worker.execute_job(job_id)
 
     async def scenario() -> None:
         c = communicator(user, project, opened)

@@ -6,7 +6,7 @@ import re
 
 from django.test import Client
 
-from generation import live, runs
+from generation import live, runs, worker
 from projects.models import Project
 
 
@@ -19,7 +19,7 @@ def page_csrf_token(client: Client, project: Project) -> str:
 
 def test_a_pushed_update_holds_no_form_that_would_need_a_token(project):
     run = runs.start_run(project, ["audio"]).run
-    runs.execute_job(run.jobs.get(position=1).id)
+    worker.execute_job(run.jobs.get(position=1).id)
 
     html, _ = live.render_update(project.id, live.LiveState(run_id=run.id, run_active=True))
 

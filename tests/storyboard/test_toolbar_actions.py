@@ -2,7 +2,7 @@
 
 import re
 
-from generation import runs
+from generation import runs, worker
 from generation.models import GenerationRun, JobStatus, Origin, RunStatus
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -92,7 +92,7 @@ def test_it_says_when_there_is_nothing_to_generate(client, project):
 def test_it_cancels_and_shows_the_neutral_summary(client, make_project):
     project = make_project(4)
     run = runs.start_run(project, ["audio"]).run
-    runs.execute_job(run.jobs.get(position=1).id)
+    worker.execute_job(run.jobs.get(position=1).id)
     r = client.post(url(project, "cancel"), **HTMX)
     assert "Cancelled: 1 of 4 done. Finished assets were kept." in r.content.decode()
     run.refresh_from_db()
@@ -103,7 +103,7 @@ def test_it_shows_the_error_summary_and_retries_what_failed(client, make_project
     project = make_project(["Fine.", "Will FAIL.", "Also fine."])
     run = runs.start_run(project, ["audio"]).run
     for job in run.jobs.all():
-        runs.execute_job(job.id)
+        worker.execute_job(job.id)
     page = client.get(f"/projects/{project.id}/").content.decode()
     failed = run.jobs.get(status=JobStatus.FAILED)
     assert f'<a href="#scene-{failed.sentence_id}">Scene 2</a>' in page

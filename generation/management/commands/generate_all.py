@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from generation import runs
+from generation import runs, worker
 from generation.models import GenerationRun, JobStatus, Origin, RunStatus
 from generation.planner import PlanError, order_stages
 from generation.progress import Progress, StageProgress, run_progress
@@ -130,7 +130,7 @@ class Command(BaseCommand):
             self.say("\nCancelling… finished assets are kept.", options)
             runs.cancel_run(run)
             if options["inline"]:
-                runs.abandon_local_jobs(run)
+                worker.abandon_local_jobs(run)
             self.follow(run, options)
         run.refresh_from_db()
         progress = run_progress(run)
@@ -156,7 +156,7 @@ class Command(BaseCommand):
                     .first()
                 )
                 if job_id is not None:
-                    runs.execute_job(job_id)
+                    worker.execute_job(job_id)
                 else:
                     runs.advance(run.id)
                 run.refresh_from_db()

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from generation import runs
+from generation import runs, worker
 from generation.backends.images import DiffusersImageBackend
 from generation.models import GenerationJob, JobStatus, RunStatus
 from projects.models import Sentence
@@ -79,7 +79,7 @@ def test_it_renders_four_jobs_in_one_call_with_the_pictures_each_gets_alone(
     run = runs.start_run(project, ["images"]).run
     jobs = list(run.jobs.order_by("position"))
 
-    runs.execute_job(jobs[0].id)
+    worker.execute_job(jobs[0].id)
 
     assert unet.count == STEPS  # one pipeline call for the four pictures
     batched = {}
@@ -94,7 +94,7 @@ def test_it_renders_four_jobs_in_one_call_with_the_pictures_each_gets_alone(
     assert run.status == RunStatus.SUCCEEDED
     # The other jobs' own tasks arrive later and find them taken: nothing runs twice.
     for job in jobs[1:]:
-        runs.execute_job(job.id)
+        worker.execute_job(job.id)
     assert unet.count == STEPS
     assert set(run.jobs.values_list("attempts", flat=True)) == {1}
 
@@ -107,7 +107,7 @@ def test_it_renders_four_jobs_in_one_call_with_the_pictures_each_gets_alone(
     engine.STORYBOARD_IMAGE_BATCH = 1
     alone = runs.start_run(project, ["images"], skip_clean=False).run
     for job in alone.jobs.order_by("position"):
-        runs.execute_job(job.id)
+        worker.execute_job(job.id)
     assert unet.count == STEPS + 4 * STEPS
     for job in alone.jobs.all():
         assert job.status == JobStatus.SUCCEEDED
@@ -123,9 +123,9 @@ def test_it_never_takes_a_job_another_worker_holds(engine, make_project, unet) -
     project = make_project(4, preset="studio", width=64, height=64)
     run = runs.start_run(project, ["images"]).run
     first, second, third, fourth = run.jobs.order_by("position")
-    assert runs.claim(third.id)  # another worker got there first
+    assert worker.claim(third.id)  # another worker got there first
 
-    runs.execute_job(first.id)
+    worker.execute_job(first.id)
 
     statuses = dict(run.jobs.values_list("id", "status"))
     assert [statuses[j.id] for j in (first, second, fourth)] == [JobStatus.SUCCEEDED] * 3
@@ -149,7 +149,7 @@ def test_a_cancel_during_the_batch_stops_all_its_jobs_within_one_step(
     # The creator clicks Cancel while the batch's second step is being computed.
     unet.at += [lambda: None, click_cancel]
 
-    runs.execute_job(first.id)
+    worker.execute_job(first.id)
 
     assert running_at_cancel == [JobStatus.RUNNING] * 4  # all four were in the batch
     assert unet.count == 2  # the step in flight finished; no step after it ran
@@ -162,10 +162,10 @@ def test_a_cancel_during_the_batch_stops_all_its_jobs_within_one_step(
 
 def test_a_batch_is_one_picture_on_the_cpu_unless_set(settings, backend) -> None:
     settings.STORYBOARD_IMAGE_BATCH = 0
-    assert runs.image_batch_size(backend) == 1
+    assert worker.image_batch_size(backend) == 1
     gpu = DiffusersImageBackend("unused", device="cpu")
     gpu.device = "cuda"
-    assert runs.image_batch_size(gpu) == 4
+    assert worker.image_batch_size(gpu) == 4
     settings.STORYBOARD_IMAGE_BATCH = 2
-    assert runs.image_batch_size(backend) == 2
-    assert runs.image_batch_size(GenerationJob) == 1  # not a batching backend
+    assert worker.image_batch_size(backend) == 2
+    assert worker.image_batch_size(GenerationJob) == 1  # not a batching backend
