@@ -169,6 +169,7 @@ INSTALLED_APPS = [
     "projects",
     "generation",
     "exports",
+    "storyboard",
 ]
 
 MIDDLEWARE = [

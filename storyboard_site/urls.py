@@ -18,7 +18,7 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("", include("projects.urls")),
+    path("", include("storyboard.urls")),
     path("", include("generation.urls")),
     path("", include("exports.urls")),
     # Every file a user makes, to its owner only (also where a proxy must send /media/).

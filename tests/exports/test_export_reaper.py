@@ -13,7 +13,7 @@ from huey.contrib.djhuey import HUEY
 
 from exports import jobs, render, tasks
 from exports.models import WORKER_DIED, Export, ExportStatus
-from generation import live
+from storyboard import live
 from tests.support.exports import ready_project
 from tests.support.scaled import kill, wait_until
 

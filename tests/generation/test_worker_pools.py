@@ -4,8 +4,8 @@ run whose stage no live worker takes says so instead of sitting silently."""
 import pytest
 
 from generation import runs
-from generation.live import toolbar_context
 from generation.models import GenerationRun, JobStatus, RunStatus, Worker
+from storyboard.live import toolbar_context
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.worker

@@ -1,9 +1,10 @@
 """An open storyboard sees an export's progress: the live update re-renders its panel."""
 
 from exports.models import Export
-from generation import live, runs, worker
+from generation import runs, worker
 from generation.models import GenerationRun, JobStatus
 from projects.vocabulary import STAGE_ORDER
+from storyboard import live
 
 
 def test_export_progress_changes_the_signature_and_re_renders_the_panel(db, make_project):

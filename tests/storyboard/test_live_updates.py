@@ -12,8 +12,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
 from generation import reaper, runs, worker
-from generation.consumers import ProjectConsumer
 from generation.models import GenerationJob, JobStatus
+from storyboard.consumers import ProjectConsumer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

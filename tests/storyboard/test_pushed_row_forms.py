@@ -6,8 +6,9 @@ import re
 
 from django.test import Client
 
-from generation import live, runs, worker
+from generation import runs, worker
 from projects.models import Project
+from storyboard import live
 
 
 def page_csrf_token(client: Client, project: Project) -> str:

@@ -19,9 +19,9 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from generation import live
 from generation.notify import project_group
 from projects.models import Project
+from storyboard import live
 
 log = logging.getLogger(__name__)
 

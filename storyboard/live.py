@@ -25,6 +25,7 @@ from generation.progress import job_errors, run_progress
 from generation.scenes import review_scenes
 from projects.models import Project, Sentence
 from projects.vocabulary import STAGE_ASSET, STAGE_ORDER
+from storyboard.export_panel import panel_context
 
 PAGE = "projects/storyboard.html"
 
@@ -383,8 +384,6 @@ def render_shared(
             parts.extend(render_assets(project, sentence) for sentence in sentences)
     panel = panel_key(sig, counts, context)
     if panel != seen.panel:
-        from exports.views import panel_context
-
         parts.append(
             render_to_string(f"{PAGE}#export-panel", {**panel_context(project), "oob": True})
         )

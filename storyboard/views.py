@@ -1,3 +1,6 @@
+"""The storyboard page and its index: the page itself, project settings, and editing,
+adding, moving and deleting scenes row by row."""
+
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import HttpResponse
@@ -14,23 +17,19 @@ from projects.forms import (
 )
 from projects.http import AuthedRequest, load_project, load_sentence
 from projects.models import Project, Sentence
+from storyboard.export_panel import panel_context
+from storyboard.live import attach_jobs, page_context, toolbar_context
 
 
 def row_context(sentence: Sentence) -> dict:
     """A scene's row, with its job in the latest run, and the toolbar whose counts the
     edit may have changed."""
-    from generation.live import attach_jobs, toolbar_context
-
     context = toolbar_context(sentence.project)
     attach_jobs([sentence], context["run"])
     return {**context, "sentence": sentence}
 
 
 def storyboard_context(project: Project, **extra: object) -> dict:
-    # Imported here because generation depends on projects, not the other way round.
-    from exports.views import panel_context
-    from generation.live import page_context
-
     page = page_context(project)
     context = {
         **page,
@@ -126,8 +125,6 @@ def sentence_detail(request: AuthedRequest, project_id: int, sentence_id: int) -
     sentence.apply_edit(**{f: form.cleaned_data[f] for f in SentenceForm.Meta.fields})
     if not request.htmx:
         return redirect(sentence)
-    from exports.views import panel_context
-
     # An edit that makes a clip out of date changes the export panel's list too.
     context = {**row_context(sentence), **panel_context(project)}
     return render(request, "projects/storyboard.html#scene-row-saved", context)
@@ -153,9 +150,6 @@ def sentence_delete(request: AuthedRequest, project_id: int, sentence_id: int) -
     project = sentence.project
     sentence.delete()
     if request.htmx:
-        from exports.views import panel_context
-        from generation.live import toolbar_context
-
         context = {**toolbar_context(project), **panel_context(project), "oob": True}
         return render(request, "projects/storyboard.html#scene-deleted", context)
     return redirect(project)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from generation import consumers
+from storyboard import consumers
 
 websocket_urlpatterns = [
     path("ws/projects/<int:project_id>/", consumers.ProjectConsumer.as_asgi()),
