@@ -1,7 +1,7 @@
 """Ken Burns clip speed: our camera backend vs ffmpeg's zoompan vs moviepy's usual recipe.
 
 All three render the same 5 s 1280x720 24 fps zoom-in with the same narration track and the
-same x264/AAC settings (media.clip_output_args), so only the way frames are made differs.
+same x264/AAC settings (media.ffmpeg.clip_output_args), so only the way frames are made differs.
 
     .venv/bin/python benchmarks/camera_move.py --runs 3
 """
@@ -23,9 +23,9 @@ from PIL import Image, ImageFilter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from generation.backends.camera import MAX_ZOOM, CameraMoveBackend, clip_job  # noqa: E402
 from generation.backends.draft import write_silence  # noqa: E402
-from generation.backends.media import (  # noqa: E402
+from media.camera import MAX_ZOOM, render_clip  # noqa: E402
+from media.ffmpeg import (  # noqa: E402
     X264_CRF,
     X264_PRESET,
     YUV_FILTER,
@@ -53,11 +53,12 @@ def make_inputs(folder: Path) -> tuple[Path, Path]:
 
 
 def ours(still: Path, audio: Path, out: Path) -> None:
-    job = clip_job(
-        still, audio, SECONDS, width=WIDTH, height=HEIGHT, fps=FPS, work_dir=out.parent,
-        motion_strength=1.0,
+    clip, _ = render_clip(
+        still, audio, audio_seconds=SECONDS, width=WIDTH, height=HEIGHT, fps=FPS,
+        camera_movement="zoom_in", motion_strength=1.0, work_dir=out.parent,
+        on_step=lambda done, total: None,
     )  # fmt: skip
-    CameraMoveBackend().generate(job, lambda done, total: None).path.replace(out)
+    clip.replace(out)
 
 
 def zoompan(still: Path, audio: Path, out: Path) -> None:

@@ -3,7 +3,7 @@
 Makes N scene clips once with the real camera backend (a photo-like still, a narration of
 tones so joins can be checked), then, in the same run, times:
   - ours: exports.render.render_export with matching clips: a stream copy written in Python
-    by exports.mp4 (no ffmpeg process; AAC frames spliced so the narration does not drift),
+    by media.mp4 (no ffmpeg process; AAC frames spliced so the narration does not drift),
     reading the clips, manifest and reading the output's duration included;
   - re-encode: the same scenes through our re-encode path (what captions or fades cost);
   - plain: `ffmpeg -f concat -safe 0 -i list -c copy` of the same files.
@@ -34,8 +34,8 @@ from PIL import Image, ImageFilter
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from exports import render  # noqa: E402
-from generation.backends.camera import CameraMoveBackend, clip_job  # noqa: E402
-from generation.backends.media import ffmpeg_exe, probe  # noqa: E402
+from media.camera import render_clip  # noqa: E402
+from media.ffmpeg import ffmpeg_exe, probe  # noqa: E402
 
 
 def make_still(path: Path, width: int, height: int, seed: int) -> Path:
@@ -66,14 +66,13 @@ def make_clips(folder: Path, count: int, seconds: float, width: int, height: int
     for i in range(count):
         still = make_still(folder / f"still-{i}.png", width, height, i)
         audio = make_narration(folder / f"narration-{i}.wav", seconds)
-        job = clip_job(
-            still, audio, seconds, width=width, height=height, fps=fps, work_dir=folder,
+        made, _ = render_clip(
+            still, audio, audio_seconds=seconds, width=width, height=height, fps=fps,
             camera_movement=["zoom_in", "pan_left", "zoom_out", "pan_up"][i % 4],
-            motion_strength=0.6, sentence_id=i + 1, position=i + 1, seed=i,
+            motion_strength=0.6, work_dir=folder, on_step=lambda done, total: None,
         )  # fmt: skip
-        asset = CameraMoveBackend().generate(job, lambda done, total: None)
         clip = folder / f"clip-{i:03d}.mp4"
-        asset.path.rename(clip)
+        made.rename(clip)
         clips.append(clip)
     return clips
 

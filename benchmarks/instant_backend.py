@@ -15,7 +15,7 @@ from pathlib import Path
 from PIL import Image
 
 from generation.backends.base import GeneratedAsset, JobInput, StepCallback
-from generation.backends.media import clip_output_args, ffmpeg_exe
+from media.ffmpeg import clip_output_args, ffmpeg_exe
 
 SECONDS = 1.0
 

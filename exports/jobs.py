@@ -20,8 +20,8 @@ from django.utils import timezone
 from exports import render
 from exports.models import Export, ExportStatus
 from generation import claims
-from generation.backends.base import BackendError
 from generation.models import JobStatus
+from media.ffmpeg import MediaError
 from projects.models import Project, Sentence
 from projects.private_media import secret_part
 from projects.vocabulary import export_file
@@ -131,7 +131,7 @@ def execute_export(export_id: int) -> None:
     except render.ExportCancelled:
         export.finish(ExportStatus.CANCELLED)
         return
-    except (render.ExportError, BackendError) as e:
+    except (render.ExportError, MediaError) as e:
         export.finish(ExportStatus.FAILED, error=str(e))
         return
     except Exception as e:  # noqa: BLE001 - any crash fails this export, not the worker

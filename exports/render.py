@@ -2,8 +2,8 @@
 
 Plain functions, no Django: the task resolves scenes from the database and hands them here.
 
-The fast path is a stream copy, done in Python by `exports.mp4` with no ffmpeg process at
-all. Every scene clip is encoded with `media.clip_output_args`, so when all clips share
+The fast path is a stream copy, done in Python by `media.mp4` with no ffmpeg process at
+all. Every scene clip is encoded with `media.ffmpeg.clip_output_args`, so when all clips share
 codec parameters, size, frame rate and audio format and no captions or fades are asked for,
 the film is one MP4 whose tables point at the clips' own packets, copied in order. Each
 clip's pictures start where the previous clip's frames end (its B-frame delay is carried by
@@ -31,21 +31,21 @@ import shutil
 import textwrap
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageDraw
 
-from exports import mp4
-from generation.backends.base import BackendError
-from generation.backends.camera import CameraMoveBackend, clip_job
-from generation.backends.draft import draw_card, load_font, reading_seconds
-from generation.backends.media import (
+from media import mp4
+from media.camera import render_clip
+from media.card import draw_card, load_font, reading_seconds
+from media.ffmpeg import (
     AUDIO_CHANNELS,
     AUDIO_SAMPLE_RATE,
     YUV_FILTER,
     FfmpegRun,
+    MediaError,
     MediaInfo,
     audio_duration,
     clip_output_args,
@@ -268,37 +268,39 @@ def make_standin(
         report.audio = "silence"
     else:
         seconds = scene.audio_duration or audio_duration(audio)
-    job = clip_job(
-        scene.image if scene.image is not None and scene.image.is_file() else None,
-        audio,
-        seconds,
-        width=width,
-        height=height,
-        fps=fps,
-        work_dir=work_dir,
-        camera_movement=scene.camera_movement,
-        motion_strength=scene.motion_strength,
-        sentence_id=scene.sentence_id,
-        position=scene.position,
-        text=scene.text,
-        image_prompt=scene.image_prompt,
-        seed=scene.sentence_id or scene.position,
-    )
-    if job.image_path is None:
-        card = work_dir / f"card-{scene.position}.png"
-        draw_card(job).save(card, format="PNG")
-        job = replace(job, image_path=card)
+    image = scene.image if scene.image is not None and scene.image.is_file() else None
+    if image is None:
+        image = work_dir / f"card-{scene.position}.png"
+        draw_card(
+            width=width,
+            height=height,
+            position=scene.position,
+            seed=scene.sentence_id or scene.position,
+            text=scene.text,
+            image_prompt=scene.image_prompt,
+        ).save(image, format="PNG")
         report.standin = "card"
     else:
         report.standin = "camera"
 
     try:
-        # The backend's step callback is only a cancel check here: a stand-in is one step
+        # The clip's step callback is only a cancel check here: a stand-in is one step
         # of the export's progress.
-        asset = CameraMoveBackend().generate(job, lambda done, of: check())
-    except BackendError as e:
+        clip, _ = render_clip(
+            image,
+            audio,
+            audio_seconds=seconds,
+            width=width,
+            height=height,
+            fps=fps,
+            camera_movement=scene.camera_movement,
+            motion_strength=scene.motion_strength,
+            work_dir=work_dir,
+            on_step=lambda done, of: check(),
+        )
+    except MediaError as e:
         raise ExportError(f"Scene {scene.position}: could not make a stand-in ({e}).") from e
-    return asset.path, report
+    return clip, report
 
 
 # Choosing the method ------------------------------------------------------

@@ -11,10 +11,13 @@ backend lets it propagate so partial output is discarded.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+from media.ffmpeg import MediaError
 
 # on_step(done, total): done steps out of total for this job. Raises JobCancelled.
 StepCallback = Callable[[int, int], None]
@@ -30,6 +33,16 @@ class BackendError(Exception):
 
 class SystemicBackendError(BackendError):
     """A failure every later job would hit too (model missing, no memory at all)."""
+
+
+@contextlib.contextmanager
+def media_errors_as_backend_errors() -> Iterator[None]:
+    """The media package's failures are the creator's to read too: the engine shows a
+    BackendError's message as it is, and anything else as a crash."""
+    try:
+        yield
+    except MediaError as error:
+        raise BackendError(str(error)) from error
 
 
 @dataclass(frozen=True)

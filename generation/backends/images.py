@@ -8,6 +8,8 @@ from typing import Any
 
 from PIL import Image, ImageOps
 
+from media.ffmpeg import new_temp_path, removed_on_error
+
 from .base import GeneratedAsset, JobInput, StepCallback
 from .devices import (
     LOAD_COUNTS,
@@ -17,7 +19,6 @@ from .devices import (
     resolve_device,
     torch_dtype,
 )
-from .media import new_temp_path, removed_on_error
 
 logger = logging.getLogger(__name__)
 

@@ -30,10 +30,11 @@ from typing import Any
 
 import numpy as np
 
+from media.ffmpeg import run_child
+
 from .base import BackendError, JobCancelled, StepCallback
 from .devices import LOAD_COUNTS
 from .espeak import espeak_exe
-from .media import run_child
 
 logger = logging.getLogger(__name__)
 

@@ -152,7 +152,7 @@ class Requirement:
 def _check_ffmpeg() -> str:
     import subprocess
 
-    from .media import ffmpeg_exe
+    from media.ffmpeg import ffmpeg_exe
 
     try:
         exe = ffmpeg_exe()

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from media.ffmpeg import new_temp_path, removed_on_error
+
 from .base import BackendError, GeneratedAsset, JobInput, StepCallback
 from .devices import (
     LOAD_COUNTS,
@@ -23,7 +25,6 @@ from .devices import (
     out_of_memory_as_job_error,
     resolve_device,
 )
-from .media import new_temp_path, removed_on_error
 
 logger = logging.getLogger(__name__)
 

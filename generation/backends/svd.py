@@ -15,8 +15,22 @@ from typing import Any
 
 import numpy as np
 
-from .base import BackendError, GeneratedAsset, JobInput, StepCallback
-from .camera import clip_seconds, fit_image
+from media.camera import clip_seconds, fit_image
+from media.ffmpeg import (
+    check_video_size,
+    clip_frame_count,
+    encode_frames,
+    new_temp_path,
+    removed_on_error,
+)
+
+from .base import (
+    BackendError,
+    GeneratedAsset,
+    JobInput,
+    StepCallback,
+    media_errors_as_backend_errors,
+)
 from .devices import (
     LOAD_COUNTS,
     model_load_error,
@@ -24,13 +38,6 @@ from .devices import (
     out_of_memory_as_job_error,
     resolve_device,
     torch_dtype,
-)
-from .media import (
-    check_video_size,
-    clip_frame_count,
-    encode_frames,
-    new_temp_path,
-    removed_on_error,
 )
 
 logger = logging.getLogger(__name__)
@@ -130,10 +137,11 @@ class StableVideoBackend:
 
         if job.image_path is None:
             raise BackendError("This scene has no image yet.")
-        check_video_size(job.width, job.height)
-        count = clip_frame_count(clip_seconds(job), job.fps)
-        gen_w, gen_h = generation_size(job.width, job.height, self.max_side)
-        image = fit_image(job.image_path, gen_w, gen_h)
+        with media_errors_as_backend_errors():
+            check_video_size(job.width, job.height)
+            count = clip_frame_count(clip_seconds(job.audio_path, job.audio_duration), job.fps)
+            gen_w, gen_h = generation_size(job.width, job.height, self.max_side)
+            image = fit_image(job.image_path, gen_w, gen_h)
         # Encoding counts as one last step, so progress never runs backwards.
         total = self.steps + 1
 
@@ -162,7 +170,7 @@ class StableVideoBackend:
                 )
         frames = np.asarray(result.frames[0], dtype=np.float32)
         output = new_temp_path(job.work_dir, "video-", ".mp4")
-        with removed_on_error(output):
+        with removed_on_error(output), media_errors_as_backend_errors():
             encode_frames(
                 retimed_frames(frames, count, job.fps),
                 frame_size=(frames.shape[2], frames.shape[1]),

@@ -22,10 +22,10 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from media.ffmpeg import DEFAULT_CLIP_SECONDS, probe
 from projects.vocabulary import Stage
 
 from .base import BackendError, GeneratedAsset, JobInput
-from .media import DEFAULT_CLIP_SECONDS, probe
 
 # Narration length may differ from what the backend reports by rounding only.
 AUDIO_TOLERANCE_SECONDS = 0.02

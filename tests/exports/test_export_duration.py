@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from generation.backends.media import probe
+from media.ffmpeg import probe
 from tests.support.exports import (
     FPS,
     ONSET,

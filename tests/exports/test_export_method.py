@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from exports.render import REENCODE, STREAM_COPY
-from generation.backends.media import probe
+from media.ffmpeg import probe
 from tests.support.exports import FPS, duration_of, inline_export, make_clip, ready_project
 
 DURATIONS = [1.0, 1.5, 1.25]

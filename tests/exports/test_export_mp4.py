@@ -1,4 +1,4 @@
-"""The stream copy is written by exports.mp4: a file ffmpeg plays to the last frame, or a
+"""The stream copy is written by media.mp4: a file ffmpeg plays to the last frame, or a
 re-encode when a clip is not one it can join."""
 
 import subprocess
@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from exports import mp4, render
-from generation.backends.media import clip_output_args, ffmpeg_exe, probe
+from exports import render
+from media import mp4
+from media.ffmpeg import clip_output_args, ffmpeg_exe, probe
 from tests.support.exports import FPS, HEIGHT, WIDTH, make_clip, write_narration
 from tests.support.media_files import write_test_image
 

@@ -7,7 +7,7 @@ import pytest
 
 from exports import jobs
 from exports.models import Export, ExportStatus
-from generation.backends.draft import reading_seconds
+from media.card import reading_seconds
 from tests.support.exports import FPS, ONSET, decode_audio, duration_of, onsets, ready_project
 
 

@@ -12,7 +12,7 @@ import numpy as np
 from exports import jobs
 from exports.models import Export, ExportStatus
 from generation.backends.camera import CameraMoveBackend, clip_job
-from generation.backends.media import ffmpeg_exe, probe
+from media.ffmpeg import ffmpeg_exe, probe
 from projects.models import Project
 from tests.support.media_files import write_test_image
 

@@ -36,7 +36,7 @@ from generation.backends.base import (
     StepCallback,
     SystemicBackendError,
 )
-from generation.backends.media import DEFAULT_CLIP_SECONDS, clip_output_args, ffmpeg_exe
+from media.ffmpeg import DEFAULT_CLIP_SECONDS, clip_output_args, ffmpeg_exe
 
 SUFFIX = {"audio": ".wav", "images": ".png", "videos": ".mp4"}
 

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from generation.backends.base import JobCancelled
-from generation.backends.camera import CameraMoveBackend, camera_path
-from generation.backends.media import ffmpeg_exe, probe
+from generation.backends.camera import CameraMoveBackend
+from media.camera import camera_path
+from media.ffmpeg import ffmpeg_exe, probe
 from tests.support.media_files import StepRecorder, write_test_image, write_tone
 
 

@@ -9,8 +9,9 @@ from PIL import Image
 
 from generation.backends import draft
 from generation.backends.camera import CameraMoveBackend
-from generation.backends.media import probe
 from generation.backends.registry import get_backend
+from media.card import WORDS_PER_SECOND
+from media.ffmpeg import probe
 from projects.vocabulary import Stage
 
 
@@ -21,7 +22,7 @@ def test_draft_preset_makes_a_card_a_wav_and_a_clip(make_job, steps, monkeypatch
         seconds = wav.getnframes() / wav.getframerate()
     words = len(make_job().text.split())
     assert audio.duration == pytest.approx(seconds)
-    assert seconds == pytest.approx(max(1.5, words / draft.WORDS_PER_SECOND), abs=0.01)
+    assert seconds == pytest.approx(max(1.5, words / WORDS_PER_SECOND), abs=0.01)
 
     image = get_backend(Stage.IMAGES, "draft").generate(
         make_job(stage=Stage.IMAGES, width=320, height=180), steps

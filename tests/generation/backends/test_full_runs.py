@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from generation import runs
-from generation.backends import media
 from generation.models import RunStatus
+from media import ffmpeg
 from projects.models import Sentence
 from tests.conftest import wait_for
 
@@ -31,7 +31,7 @@ def assert_every_scene_made(project, media_root: Path, width: int, height: int) 
                 scene.audio_duration, abs=0.05
             )
         assert Image.open(media_root / scene.image_file.name).size == (width, height)
-        info = media.probe(media_root / scene.video_file.name)
+        info = ffmpeg.probe(media_root / scene.video_file.name)
         assert info.width == width and info.height == height
         assert info.audio_codec == "aac"
         assert info.duration is not None and scene.audio_duration is not None

@@ -5,9 +5,9 @@ import pytest
 
 from generation.backends.base import JobCancelled
 from generation.backends.camera import CameraMoveBackend
-from generation.backends.media import probe
 from generation.backends.registry import get_backend, load_count
 from generation.backends.svd import StableVideoBackend, motion_bucket, source_positions
+from media.ffmpeg import probe
 from projects.vocabulary import Stage
 from tests.support.media_files import StepRecorder, write_test_image, write_tone
 

@@ -1,9 +1,9 @@
 """Just enough ISO BMFF (MP4) to join scene clips by stream copy, without ffmpeg.
 
 ffmpeg needs ~15 ms to open an MP4, however little it then reads; for a 50-scene film that
-dominated the whole export. Our clips all come from `media.clip_output_args` (H.264 + AAC,
-moov first), so reading their sample tables here and writing one file that points at the same
-packets costs a few milliseconds plus copying the bytes.
+dominated the whole export. Our clips all come from `media.ffmpeg.clip_output_args` (H.264 +
+AAC, moov first), so reading their sample tables here and writing one file that points at the
+same packets costs a few milliseconds plus copying the bytes.
 
 The reader takes a clip's top-level boxes and, per track, the facts a join needs: handler,
 timescale, codec parameters (avcC, AudioSpecificConfig), edit list, and every sample's file

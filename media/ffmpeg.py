@@ -1,7 +1,7 @@
 """ffmpeg plumbing shared by the video backends and the exporter.
 
 Every scene clip is encoded with exactly the parameters in `clip_output_args`, so the exporter
-can join clips by copying their packets (`exports/mp4.py`: a tenth of a second for a whole
+can join clips by copying their packets (`media/mp4.py`: a tenth of a second for a whole
 film) instead of re-encoding them. Anything that changes a clip's codec parameters belongs
 here.
 """
@@ -18,12 +18,10 @@ import subprocess
 import sys
 import tempfile
 import wave
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from .base import BackendError, StepCallback
 
 AUDIO_SAMPLE_RATE = 48000
 AUDIO_CHANNELS = 2
@@ -32,6 +30,9 @@ X264_PRESET = "veryfast"
 X264_CRF = 20
 # Seconds of video for a scene that has no narration yet.
 DEFAULT_CLIP_SECONDS = 3.0
+
+# on_step(done, total): steps done so far; it may raise to stop the work (a cancel).
+StepCallback = Callable[[int, int], None]
 
 # RGB -> BT.709 limited-range 4:2:0, tagged as such, so browsers and the exporter agree on colours.
 YUV_FILTER = "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p"
@@ -45,6 +46,10 @@ _H264_LEVELS = (
     ("5.2", 36864, 2073600),
     ("6.2", 139264, 16711680),
 )
+
+
+class MediaError(Exception):
+    """A failure with a message fit to show the creator as-is (one line)."""
 
 
 @functools.cache
@@ -104,7 +109,7 @@ def clip_output_args(width: int, height: int, fps: int) -> list[str]:
 
 def check_video_size(width: int, height: int) -> None:
     if width < 2 or height < 2 or width % 2 or height % 2:
-        raise BackendError(
+        raise MediaError(
             f"Video size {width}x{height} is not supported: width and height must be even."
         )
 
@@ -212,7 +217,7 @@ class FfmpegRun:
             self.process.stdin.write(data)
         except BrokenPipeError:
             self.finish()  # ffmpeg died: report its own error rather than a broken pipe.
-            raise BackendError("Video encoder stopped unexpectedly.") from None
+            raise MediaError("Video encoder stopped unexpectedly.") from None
 
     def progress(self) -> Iterator[int]:
         """Frames done so far, as ffmpeg reports them (about ten times a second)."""
@@ -231,7 +236,7 @@ class FfmpegRun:
             self._stderr.seek(0)
             lines = self._stderr.read().decode("utf-8", "replace").strip().splitlines()
             detail = lines[-1] if lines else f"exit status {self.process.returncode}"
-            raise BackendError(f"Video encoding failed: {detail}")
+            raise MediaError(f"Video encoding failed: {detail}")
 
 
 def encode_frames(
@@ -347,5 +352,5 @@ def audio_duration(path: Path) -> float:
         pass
     info = probe(path)
     if info.duration is None:
-        raise BackendError(f"Could not read the narration audio ({path.name}).")
+        raise MediaError(f"Could not read the narration audio ({path.name}).")
     return info.duration
