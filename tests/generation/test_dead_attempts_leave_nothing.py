@@ -57,7 +57,9 @@ def test_a_worker_starting_up_sweeps_folders_of_no_live_attempt(
         (media / ".work" / name).mkdir(parents=True)
         (media / ".work" / name / "partial.mp4").write_bytes(b"what an orphaned encoder wrote")
 
-    worker_factory().start()
+    # Only the start-up sweep is under test: the reaper must not take the job claimed above
+    # (no heartbeat keeps it fresh) on a machine slow enough to start a worker in 2 s.
+    worker_factory(JOB_STALE_AFTER="60").start()
 
     wait_for(lambda: work_folders(media) == [f"job-{running.id}-1"], timeout=20)
     assert claims.sweep_work_dirs({"job": GenerationJob}) == []
