@@ -33,7 +33,7 @@ from PIL import Image, ImageFilter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from exports import render  # noqa: E402
+from exports import join, render  # noqa: E402
 from media.camera import render_clip  # noqa: E402
 from media.ffmpeg import ffmpeg_exe, probe  # noqa: E402
 
@@ -164,11 +164,10 @@ def main() -> None:
             work = folder / "work-reencode"
             work.mkdir(exist_ok=True)
             infos = render.inspect_clips(clips)
-            durations = [render.scene_seconds(info, fps) for info in infos]
-            reports = [render.SceneReport(s.position, 0, s.text, "clip") for s in scenes]
-            render.join_by_reencode(
-                clips, infos, durations, reports, folder / "reencode.mp4", work,
-                width=width, height=height, fps=fps, options=render.Options(),
+            durations = [join.scene_seconds(info, fps) for info in infos]
+            join.join_by_reencode(
+                clips, infos, durations, folder / "reencode.mp4", work,
+                width=width, height=height, fps=fps, captions=None, fades=False,
                 progress=lambda done, total: None,
             )  # fmt: skip
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from exports import render
+from exports import join, render
 from media import mp4
 from media.ffmpeg import clip_output_args, ffmpeg_exe, probe
 from tests.support.exports import FPS, HEIGHT, WIDTH, make_clip, write_narration
@@ -63,7 +63,7 @@ def test_it_writes_a_fast_start_file_ffmpeg_decodes_to_the_last_frame(clips, tmp
     assert sum(1 for row in rows if row[0] == "0") == frames
     # The audio edit list ends the narration with the pictures, to the sample.
     audio_samples = sum(int(row[3]) for row in rows if row[0] == "1")
-    assert abs(audio_samples - sum(DURATIONS) * 48000) <= render.AAC_FRAME
+    assert abs(audio_samples - sum(DURATIONS) * 48000) <= join.AAC_FRAME
 
     total = sum(DURATIONS)
     assert probe(result.path).duration == pytest.approx(total, abs=0.01)
