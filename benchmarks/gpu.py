@@ -10,7 +10,7 @@ Needs only torch, diffusers (and transformers, Pillow, which diffusers brings); 
 database, so it runs on a bare GPU machine with diffusers carried as a wheel:
 
     python benchmarks/gpu.py                 # full size, CUDA, fp16; prints every figure
-    python benchmarks/gpu.py --tiny          # tiny models on the CPU: what the tests run
+    python benchmarks/gpu.py --tiny          # the tests' tiny models on the CPU: what the tests run
 
 Figures (full size; designed to finish well inside 8 minutes on one H200):
 - SD-Turbo-class text to image (SD 2.1 UNet, OpenCLIP ViT-H text encoder, SD VAE) at
@@ -68,59 +68,39 @@ TINY = Scale("tiny", "cpu", 64, 2, 2, 4, 64, 64, 4, 2, 8, 2)
 # Architectures -----------------------------------------------------------------------------
 
 
-def sd_parts(tiny: bool) -> dict[str, Any]:
-    """SD 2.1 / sd-turbo's architecture (865M UNet, 340M text encoder, 84M VAE), or a tiny one."""
+def sd_parts() -> dict[str, Any]:
+    """SD 2.1 / sd-turbo's architecture (865M UNet, 340M text encoder, 84M VAE)."""
     import torch
     from diffusers import AutoencoderKL, EulerDiscreteScheduler, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
-    if tiny:
-        unet = UNet2DConditionModel(
-            block_out_channels=(8, 16),
-            layers_per_block=1,
-            sample_size=8,
-            down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-            up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-            cross_attention_dim=16,
-            norm_num_groups=4,
-            attention_head_dim=4,
-        )
-        vae = AutoencoderKL(
-            block_out_channels=[4, 4, 4, 4],
-            down_block_types=["DownEncoderBlock2D"] * 4,
-            up_block_types=["UpDecoderBlock2D"] * 4,
-            norm_num_groups=2,
-            layers_per_block=1,
-        )
-        text = CLIPTextConfig(
-            hidden_size=16, intermediate_size=32, num_attention_heads=2, num_hidden_layers=1
-        )
-    else:
-        unet = UNet2DConditionModel(
-            sample_size=64,
-            block_out_channels=(320, 640, 1280, 1280),
-            layers_per_block=2,
-            down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
-            up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
-            cross_attention_dim=1024,
-            attention_head_dim=(5, 10, 20, 20),
-            use_linear_projection=True,
-        )
-        vae = AutoencoderKL(
-            block_out_channels=[128, 256, 512, 512],
-            down_block_types=["DownEncoderBlock2D"] * 4,
-            up_block_types=["UpDecoderBlock2D"] * 4,
-            layers_per_block=2,
-            sample_size=768,
-        )
-        text = CLIPTextConfig(
-            hidden_size=1024,
-            intermediate_size=4096,
-            num_attention_heads=16,
-            num_hidden_layers=23,
-            projection_dim=512,
-            hidden_act="gelu",
-        )
+    from tests.support.tiny_models import clip_tokenizer
+
+    unet = UNet2DConditionModel(
+        sample_size=64,
+        block_out_channels=(320, 640, 1280, 1280),
+        layers_per_block=2,
+        down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
+        up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
+        cross_attention_dim=1024,
+        attention_head_dim=(5, 10, 20, 20),
+        use_linear_projection=True,
+    )
+    vae = AutoencoderKL(
+        block_out_channels=[128, 256, 512, 512],
+        down_block_types=["DownEncoderBlock2D"] * 4,
+        up_block_types=["UpDecoderBlock2D"] * 4,
+        layers_per_block=2,
+        sample_size=768,
+    )
+    text = CLIPTextConfig(
+        hidden_size=1024,
+        intermediate_size=4096,
+        num_attention_heads=16,
+        num_hidden_layers=23,
+        projection_dim=512,
+        hidden_act="gelu",
+    )
     text.vocab_size, text.max_position_embeddings = 49408, 77
     text.bos_token_id, text.eos_token_id, text.pad_token_id = 0, 1, 1
     with torch.device("cpu"):  # schedulers keep their tables on the CPU
@@ -135,13 +115,13 @@ def sd_parts(tiny: bool) -> dict[str, Any]:
         "unet": unet,
         "vae": vae,
         "text_encoder": CLIPTextModel(text),
-        "tokenizer": letters_tokenizer(),
+        "tokenizer": clip_tokenizer(),
         "scheduler": scheduler,
     }
 
 
-def svd_parts(tiny: bool) -> dict[str, Any]:
-    """SVD-XT's architecture (1.5B UNet, 632M ViT-H image encoder, 98M VAE), or a tiny one."""
+def svd_parts() -> dict[str, Any]:
+    """SVD-XT's architecture (1.5B UNet, 632M ViT-H image encoder, 98M VAE)."""
     import torch
     from diffusers import (
         AutoencoderKLTemporalDecoder,
@@ -150,50 +130,23 @@ def svd_parts(tiny: bool) -> dict[str, Any]:
     )
     from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
 
-    if tiny:
-        unet = UNetSpatioTemporalConditionModel(
-            block_out_channels=(32, 32),
-            layers_per_block=1,
-            sample_size=8,
-            down_block_types=("CrossAttnDownBlockSpatioTemporal", "DownBlockSpatioTemporal"),
-            up_block_types=("UpBlockSpatioTemporal", "CrossAttnUpBlockSpatioTemporal"),
-            cross_attention_dim=16,
-            num_attention_heads=(2, 2),
-            projection_class_embeddings_input_dim=3 * 8,
-            addition_time_embed_dim=8,
-            num_frames=TINY.video_frames,
-        )
-        vae = AutoencoderKLTemporalDecoder(
-            block_out_channels=[32, 32, 32, 32],
-            down_block_types=["DownEncoderBlock2D"] * 4,
-            layers_per_block=1,
-        )
-        vision = CLIPVisionConfig(
-            hidden_size=16,
-            projection_dim=16,
-            num_hidden_layers=1,
-            num_attention_heads=2,
-            intermediate_size=32,
-            patch_size=32,
-        )
-    else:
-        # diffusers' defaults are SVD's UNet; XT differs only in making 25 frames.
-        unet = UNetSpatioTemporalConditionModel(sample_size=96, num_frames=FULL.video_frames)
-        vae = AutoencoderKLTemporalDecoder(
-            block_out_channels=[128, 256, 512, 512],
-            down_block_types=["DownEncoderBlock2D"] * 4,
-            layers_per_block=2,
-            sample_size=768,
-        )
-        vision = CLIPVisionConfig(
-            hidden_size=1280,
-            projection_dim=1024,
-            num_hidden_layers=32,
-            num_attention_heads=16,
-            intermediate_size=5120,
-            patch_size=14,
-            hidden_act="gelu",
-        )
+    # diffusers' defaults are SVD's UNet; XT differs only in making 25 frames.
+    unet = UNetSpatioTemporalConditionModel(sample_size=96, num_frames=FULL.video_frames)
+    vae = AutoencoderKLTemporalDecoder(
+        block_out_channels=[128, 256, 512, 512],
+        down_block_types=["DownEncoderBlock2D"] * 4,
+        layers_per_block=2,
+        sample_size=768,
+    )
+    vision = CLIPVisionConfig(
+        hidden_size=1280,
+        projection_dim=1024,
+        num_hidden_layers=32,
+        num_attention_heads=16,
+        intermediate_size=5120,
+        patch_size=14,
+        hidden_act="gelu",
+    )
     vision.image_size = 224
     with torch.device("cpu"):  # schedulers keep their tables on the CPU
         scheduler = EulerDiscreteScheduler(
@@ -219,29 +172,20 @@ def svd_parts(tiny: bool) -> dict[str, Any]:
     }
 
 
-def letters_tokenizer() -> Any:
-    """A CLIP tokenizer spelling prompts letter by letter: tokenising is not what is measured,
-    and CLIP's real 49,408-entry vocabulary would have to be downloaded."""
-    import string
-
-    from transformers import CLIPTokenizer
-
-    tokens = ["<|startoftext|>", "<|endoftext|>"]
-    for ch in string.ascii_lowercase + string.digits + ".,!?'-":
-        tokens += [ch, ch + "</w>"]
-    vocab = {tok: i for i, tok in enumerate(dict.fromkeys(tokens))}
-    return CLIPTokenizer(vocab=vocab, merges=[], model_max_length=77)
-
-
 def save_pipeline(kind: str, scale: Scale, folder: Path) -> Path:
-    """Build the pipeline's parts with random weights and save them as a model folder."""
+    """Build the pipeline's parts with random weights and save them as a model folder: the
+    tests' own tiny models at the tiny scale."""
     import torch
     from diffusers import StableDiffusionPipeline, StableVideoDiffusionPipeline
 
+    from tests.support.tiny_models import build_tiny_sd, build_tiny_svd
+
+    if scale is TINY:
+        return build_tiny_sd(folder) if kind == "sd" else build_tiny_svd(folder)
     torch.manual_seed(0)
     # Built on the device it runs on: initialising 2.5B parameters on the CPU takes minutes.
     with torch.device(scale.device):
-        parts = sd_parts(scale.name == "tiny") if kind == "sd" else svd_parts(scale.name == "tiny")
+        parts = sd_parts() if kind == "sd" else svd_parts()
     if kind == "sd":
         pipe: Any = StableDiffusionPipeline(
             **parts, safety_checker=None, feature_extractor=None, requires_safety_checker=False

@@ -17,7 +17,7 @@ import torch
 _LETTERS = string.ascii_lowercase + string.digits + ".,!?'-"
 
 
-def _clip_tokenizer() -> Any:
+def clip_tokenizer() -> Any:
     from transformers import CLIPTokenizer
 
     tokens = ["<|startoftext|>", "<|endoftext|>"]
@@ -62,7 +62,7 @@ def build_tiny_sd(folder: Path) -> Path:
         norm_num_groups=2,
         layers_per_block=1,
     )
-    tokenizer = _clip_tokenizer()
+    tokenizer = clip_tokenizer()
     text_encoder = CLIPTextModel(
         CLIPTextConfig(
             bos_token_id=0,
