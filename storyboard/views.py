@@ -8,16 +8,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
-from projects.forms import (
+from projects.http import AuthedRequest, load_project, load_sentence
+from projects.models import Project, Sentence
+from storyboard.export_panel import panel_context
+from storyboard.forms import (
     MoveForm,
     ProjectCreateForm,
     ProjectSettingsForm,
     SentenceAddForm,
     SentenceForm,
 )
-from projects.http import AuthedRequest, load_project, load_sentence
-from projects.models import Project, Sentence
-from storyboard.export_panel import panel_context
 from storyboard.live import attach_jobs, page_context, toolbar_context
 
 

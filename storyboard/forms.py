@@ -1,6 +1,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
+from generation.backends.registry import available_languages, voice_offered
 from projects.models import MAX_SEED, Project, Sentence
 from projects.script import ScriptError, split_script
 
@@ -10,9 +11,6 @@ def speech_errors(preset: str, voice: str, language: str) -> dict[str, str]:
 
     Both reach the speech backend (a draft voice as an espeak-ng argument), so only what
     the preset's backends offer is accepted; the lists grow with what is installed."""
-    # The backends are generation's; imported here so projects doesn't load them at start.
-    from generation.backends.registry import available_languages, voice_offered
-
     errors = {}
     if voice and not voice_offered(preset, voice):
         errors["voice"] = (
