@@ -8,23 +8,20 @@ from __future__ import annotations
 
 import logging
 import shutil
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
-from django.db import close_old_connections, connection
-from django.utils import timezone
+from django.db import transaction
 
 from exports import render
 from exports.models import Export, ExportStatus
-from generation import claims
+from generation import notify
 from generation.models import JobStatus
 from media.ffmpeg import MediaError
 from projects.models import Project, Sentence
 from projects.private_media import secret_part
 from projects.vocabulary import export_file
+from work import claims
 
 log = logging.getLogger(__name__)
 
@@ -93,12 +90,9 @@ def output_path(export: Export, attempt: int | None = None) -> tuple[Path, str]:
     return Path(settings.MEDIA_ROOT) / relative, relative
 
 
-# An export's attempt renders in MEDIA_ROOT/.work/export-<id>-<attempt>/.
-WORK_KIND = "export"
-
-
 def work_dir_of(export: Export, attempt: int) -> Path:
-    return claims.work_dir(WORK_KIND, export.id, attempt)
+    # An export's attempt renders in MEDIA_ROOT/.work/export-<id>-<attempt>/.
+    return claims.work_dir(Export.WORK_KIND, export.id, attempt)
 
 
 def execute_export(export_id: int) -> None:
@@ -116,7 +110,7 @@ def execute_export(export_id: int) -> None:
             raise render.ExportCancelled()
 
     try:
-        with beating(export):
+        with claims.heartbeats.keeping(Export, export.id, export.attempts):
             result = render.render_export(
                 build_scenes(project),
                 width=project.width,
@@ -154,80 +148,53 @@ def execute_export(export_id: int) -> None:
         result.manifest_path.unlink(missing_ok=True)
 
 
-@contextmanager
-def beating(export: Export) -> Iterator[None]:
-    """Keep the export's heartbeat fresh while it renders, also through a long silent step
-    (ffmpeg opening hundreds of clips before its first progress line), so the reaper only
-    takes exports whose worker really died."""
-    stop = threading.Event()
-
-    def beat() -> None:
-        while not stop.wait(settings.JOB_HEARTBEAT_SECONDS):
-            try:
-                claims.beat(Export, {export.id: export.attempts})
-            except Exception:  # noqa: BLE001 - try again next beat
-                log.warning("Export heartbeat failed", exc_info=True)
-                close_old_connections()
-        connection.close()
-
-    thread = threading.Thread(target=beat, name=f"export-{export.id}-heartbeat", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
-
-
 # The reaper ------------------------------------------------------------------
 
 
 def reap_stale_exports(project: Project | None = None) -> int:
-    """Exports of dead workers: another try, or failed with the reason (see Export.reap);
-    then queued exports whose task was lost. Called by generation's reaper loop.
+    """Exports of dead workers: another try, or failed with the reason (Export.given_up);
+    then queued exports whose task was lost. Every worker runs it (work.claims.reap_all).
 
     Huey delivers at most once: the task of an export whose worker was killed is gone, so
     without this the page would say "Rendering" for ever.
     """
-    stale = Export.objects.stale()
-    if project is not None:
-        stale = stale.filter(project=project)
+    from exports import tasks
+
+    rows = Export.objects.all() if project is None else Export.objects.filter(project=project)
     reaped = 0
-    for export in stale:
+    for export, _ in claims.reap(rows):
         attempt = export.attempts
-        if export.reap():
-            log.warning("Export %s: its worker stopped responding (%s)", export.id, export.status)
-            remove_attempt(export, attempt)
-            reaped += 1
+        export.refresh_from_db()
+        notify.project_changed(export.project_id)
+        if export.status == ExportStatus.QUEUED:
+            transaction.on_commit(lambda export_id=export.id: tasks.run_export(export_id))  # type: ignore[misc]
+        else:
+            export.ended()
+        log.warning("Export %s: its worker stopped responding (%s)", export.id, export.status)
+        remove_attempt(export, attempt)
+        reaped += 1
     if project is None:
         reaped += requeue_lost_exports()
     return reaped
 
 
 def remove_attempt(export: Export, attempt: int) -> None:
-    """What a killed attempt left: its work folder, the dot-named temporaries render writes
-    beside the film, and the film itself if it was renamed into place but never recorded."""
-    shutil.rmtree(work_dir_of(export, attempt), ignore_errors=True)
+    """What a killed attempt left beside its work folder (work.claims.reap removes that):
+    the dot-named temporaries render writes beside the film, and the film itself if it was
+    renamed into place but never recorded."""
     final, _ = output_path(export, attempt)
     for path in [final, final.with_suffix(".json"), *final.parent.glob(f".{final.stem}.*")]:
         path.unlink(missing_ok=True)
 
 
 def requeue_lost_exports() -> int:
-    """Queued exports whose task is gone (Redis restarted without persistence). As for
-    generation jobs: only when the queue is empty can they have no task, and a task sent
-    twice is harmless since only one claim succeeds."""
-    from huey.contrib.djhuey import HUEY
-
+    """Queued exports whose task is gone (Redis restarted without persistence): see
+    work.claims.lost. A queued export's heartbeat is when it was last sent."""
     from exports import tasks
 
-    lost = Export.objects.lost()
-    if not lost.exists() or HUEY.pending_count() > 0:
-        return 0
-    export_ids = list(lost.values_list("id", flat=True))
-    # Sent now: the next pass waits JOB_STALE_AFTER again before sending them again.
-    Export.objects.filter(id__in=export_ids).update(heartbeat=timezone.now())
-    log.warning("Re-sending %d queued exports whose tasks were lost", len(export_ids))
-    for export_id in export_ids:
-        tasks.run_export(export_id)
-    return len(export_ids)
+    lost = claims.lost(Export.objects.lost(), touch="heartbeat")
+    if lost:
+        log.warning("Re-sending %d queued exports whose tasks were lost", len(lost))
+    for export in lost:
+        tasks.run_export(export.id)
+    return len(lost)

@@ -4,12 +4,14 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from generation import claims, notify
+from generation import notify
 from projects.models import Project
+from work import claims
+from work.models import Claimable, ClaimableQuerySet
 
 
 class ExportStatus(models.TextChoices):
@@ -34,17 +36,7 @@ class ExportInProgress(Exception):
 WORKER_DIED = "The worker exporting this film stopped responding; try again."
 
 
-class ExportQuerySet(models.QuerySet["Export"]):
-    def active(self) -> ExportQuerySet:
-        return self.filter(status__in=ACTIVE_EXPORT_STATUSES)
-
-    def stale(self, now: datetime | None = None) -> ExportQuerySet:
-        """Running (or cancelling) exports whose worker stopped sending heartbeats."""
-        cutoff = (now or timezone.now()) - timedelta(seconds=settings.JOB_STALE_AFTER)
-        return self.filter(
-            status__in=[ExportStatus.RUNNING, ExportStatus.CANCELLING], heartbeat__lt=cutoff
-        )
-
+class ExportQuerySet(ClaimableQuerySet):
     def lost(self) -> ExportQuerySet:
         """Queued exports sent to the queue more than JOB_STALE_AFTER ago: if the queue is
         empty, their task is gone. A queued export's heartbeat is when it was last sent."""
@@ -54,7 +46,7 @@ class ExportQuerySet(models.QuerySet["Export"]):
         )
 
 
-class Export(models.Model):
+class Export(Claimable):
     """One film rendered from a project: the row is the truth the page, API and CLI read."""
 
     project = models.ForeignKey(Project, models.CASCADE, related_name="exports")
@@ -64,8 +56,6 @@ class Export(models.Model):
     captions = models.BooleanField(default=False)
     fades = models.BooleanField(default=False)
     standins = models.BooleanField(default=True)
-    step = models.PositiveIntegerField(default=0)
-    total_steps = models.PositiveIntegerField(default=0)
     # Relative to MEDIA_ROOT; set only once the finished file has been renamed into place.
     file = models.CharField(max_length=300, blank=True)
     duration = models.FloatField(null=True, blank=True)
@@ -74,16 +64,19 @@ class Export(models.Model):
     error = models.TextField(blank=True)
     manifest = models.JSONField(default=dict, blank=True)
     inline = models.BooleanField(default=False)
-    attempts = models.PositiveIntegerField(default=0)
-    # Running: the worker's last sign of life. Queued again: when it was sent to the queue.
-    heartbeat = models.DateTimeField(null=True, blank=True)
-    cancel_requested = models.BooleanField(default=False)
     created = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     objects = ExportQuerySet.as_manager()
-    # While rendering (or stopping), the row belongs to its latest attempt (generation.claims).
+    # Claimable work (work.claims): while rendering (or stopping), the row belongs to its
+    # latest attempt. A queued export's heartbeat is when it was last sent to the queue.
+    WORK_KIND = "export"
+    QUEUED = ExportStatus.QUEUED.value
+    RUNNING = ExportStatus.RUNNING.value
     HELD_STATUSES = (ExportStatus.RUNNING.value, ExportStatus.CANCELLING.value)
+    ACTIVE_STATUSES = tuple(s.value for s in ACTIVE_EXPORT_STATUSES)
+    # It joins the project's clips as it goes: takes retention waits for it.
+    READS_PROJECT_FILES = True
 
     class Meta:
         ordering = ["-created", "-id"]
@@ -174,27 +167,20 @@ class Export(models.Model):
     def claim(self) -> bool:
         """Take a queued export for this process; False if someone else has it or it was
         cancelled before it started."""
-        now = timezone.now()
-        claimed = Export.objects.filter(id=self.id, status=ExportStatus.QUEUED).update(
-            status=ExportStatus.RUNNING, attempts=F("attempts") + 1, heartbeat=now
-        )
+        claimed = claims.claim(Export, self.id)
         if claimed:
             self.refresh_from_db()
             notify.project_changed(self.project_id)
-        return bool(claimed)
+        return claimed
 
     def report(self, step: int, total: int) -> bool:
         """Record progress and a heartbeat; False when the export is no longer wanted:
         cancelled, or given up on by the reaper (a newer attempt may have it now)."""
-        still_wanted = (
-            claims.held(Export, self.id, self.attempts)
-            .filter(status=ExportStatus.RUNNING, cancel_requested=False)
-            .update(step=step, total_steps=total, heartbeat=timezone.now())
-        )
+        still_wanted = claims.report(Export, self.id, self.attempts, step, total)
         if still_wanted:
             self.step, self.total_steps = step, total
             notify.project_changed(self.project_id)
-        return bool(still_wanted)
+        return still_wanted
 
     def request_cancel(self) -> bool:
         """Stop the export: a queued one ends now, a running one at its next step, and its
@@ -218,47 +204,27 @@ class Export(models.Model):
         the reaper gave up on the attempt (then: nothing). The caller deletes its file
         unless the row now names it."""
         now = timezone.now()
-        with transaction.atomic():
-            current = claims.held(Export, self.id, self.attempts).select_for_update().first()
-            mine = current is not None
-            if current is not None:
-                if current.cancel_requested:
-                    # Also when the film was finished just as the cancel came in: the
-                    # creator's decision stands.
-                    status, fields = ExportStatus.CANCELLED, {}
-                Export.objects.filter(id=self.id).update(status=status, finished_at=now, **fields)
+        # A cancel also wins over a film finished just as it came in: the creator's
+        # decision stands.
+        mine = claims.finish(
+            Export, self.id, self.attempts, status=status, finished_at=now, **fields
+        ) or claims.record_cancel(
+            Export, self.id, self.attempts, now, status=ExportStatus.CANCELLED, finished_at=now
+        )
         self.refresh_from_db()
         if mine:
             notify.project_changed(self.project_id)
             self.ended()
 
-    def reap(self) -> bool:
-        """Give up on the attempt of a dead worker: end the cancel it was asked for, queue
-        another try while attempts remain, else fail. False when it beat again meanwhile
-        or another reaper was first."""
-        now = timezone.now()
-        still_stale = Export.objects.stale(now).filter(
-            id=self.id, heartbeat=self.heartbeat, attempts=self.attempts
-        )
-        fields: dict[str, object]
+    def given_up(self, now: datetime) -> dict[str, object]:
+        """What the reaper writes when this export's worker died (work.claims.reap): the
+        cancel it was asked for, another try while attempts remain, else failed."""
         if self.cancel_requested:
-            fields = {"status": ExportStatus.CANCELLED, "finished_at": now}
-        elif self.inline or self.attempts >= settings.JOB_MAX_ATTEMPTS:
+            return {"status": ExportStatus.CANCELLED, "finished_at": now}
+        if self.inline or self.attempts >= settings.JOB_MAX_ATTEMPTS:
             # An inline export's process was its only worker: no one would take it up.
-            fields = {"status": ExportStatus.FAILED, "error": WORKER_DIED, "finished_at": now}
-        else:
-            fields = {"status": ExportStatus.QUEUED, "step": 0, "total_steps": 0, "heartbeat": now}
-        if not still_stale.update(**fields):
-            return False
-        self.refresh_from_db()
-        notify.project_changed(self.project_id)
-        if self.status != ExportStatus.QUEUED:
-            self.ended()
-        if self.status == ExportStatus.QUEUED:
-            from exports import tasks
-
-            transaction.on_commit(lambda: tasks.run_export(self.id))
-        return True
+            return {"status": ExportStatus.FAILED, "error": WORKER_DIED, "finished_at": now}
+        return {"status": ExportStatus.QUEUED, "step": 0, "total_steps": 0, "heartbeat": now}
 
     def ended(self) -> None:
         """Tell the project's webhook, if it has one."""

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from projects.models import Project, Sentence
 from projects.vocabulary import STAGE_ASSET, Stage
+from work.models import Claimable, ClaimableQuerySet
 
 
 class RunStatus(models.TextChoices):
@@ -137,18 +138,18 @@ class GenerationRun(models.Model):
         return (self.quote_seconds - actual) / actual
 
 
-class GenerationJobQuerySet(models.QuerySet["GenerationJob"]):
+class GenerationJobQuerySet(ClaimableQuerySet):
     def unfinished(self) -> GenerationJobQuerySet:
         return self.filter(status__in=UNFINISHED_JOB_STATUSES)
 
-    def stale(self, now: object = None) -> GenerationJobQuerySet:
-        """Running jobs whose worker stopped sending heartbeats."""
-        now = now or timezone.now()
-        cutoff = now - timedelta(seconds=settings.JOB_STALE_AFTER)  # type: ignore[operator]
-        return self.filter(status=JobStatus.RUNNING, heartbeat__lt=cutoff)
+    def lost(self) -> GenerationJobQuerySet:
+        """Queued jobs of runs on workers, queued (or last sent) more than JOB_STALE_AFTER
+        ago: if the queue is empty, their task is gone."""
+        cutoff = timezone.now() - timedelta(seconds=settings.JOB_STALE_AFTER)
+        return self.filter(status=JobStatus.QUEUED, updated__lt=cutoff, run__inline=False)
 
 
-class GenerationJob(models.Model):
+class GenerationJob(Claimable):
     """One asset of one scene in one run."""
 
     run = models.ForeignKey(GenerationRun, models.CASCADE, related_name="jobs")
@@ -159,18 +160,12 @@ class GenerationJob(models.Model):
     position = models.PositiveIntegerField(default=0)
     stage = models.CharField(max_length=16, choices=Stage.choices)
     status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.PENDING)
-    cancel_requested = models.BooleanField(default=False)
     # A clip of a review run: the creator approved its picture.
     approved = models.BooleanField(default=False)
     # "Make this scene next": higher goes first within its stage.
     priority = models.IntegerField(default=0)
-    attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     traceback = models.TextField(blank=True)
-    worker = models.CharField(max_length=200, blank=True)
-    heartbeat = models.DateTimeField(null=True, blank=True)
-    step = models.PositiveIntegerField(default=0)
-    total_steps = models.PositiveIntegerField(default=0)
     # The scene's revision when the job read its inputs: if it moved on by the time the
     # asset is recorded, the asset is kept but the scene stays dirty.
     input_revision = models.PositiveIntegerField(null=True, blank=True)
@@ -180,8 +175,14 @@ class GenerationJob(models.Model):
     updated = models.DateTimeField(default=timezone.now)
 
     objects = GenerationJobQuerySet.as_manager()
-    # While running, the row belongs to its latest attempt (see generation.claims).
+    # Claimable work (work.claims): while running, the row belongs to its latest attempt.
+    WORK_KIND = "job"
+    QUEUED = JobStatus.QUEUED.value
+    RUNNING = JobStatus.RUNNING.value
     HELD_STATUSES = (JobStatus.RUNNING.value,)
+    ACTIVE_STATUSES = tuple(s.value for s in UNFINISHED_JOB_STATUSES)
+    CLAIM_STAMPS = ("started_at", "updated")
+    WRITE_STAMPS = ("updated",)
 
     class Meta:
         ordering = ["run", "position", "id"]
@@ -203,6 +204,25 @@ class GenerationJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status not in UNFINISHED_JOB_STATUSES
+
+    def given_up(self, now: datetime) -> dict[str, object]:
+        """What the reaper writes when this job's worker died (work.claims.reap): the cancel
+        it was asked for, another go while tries remain (waiting while its run is paused),
+        else failed with the reason."""
+        if self.cancel_requested:
+            return {"status": JobStatus.CANCELLED, "finished_at": now}
+        if self.attempts >= settings.JOB_MAX_ATTEMPTS:
+            return {
+                "status": JobStatus.FAILED,
+                "error": (
+                    f"The worker running this job stopped responding {self.attempts} times "
+                    "(killed or out of memory?). Giving up."
+                ),
+                "finished_at": now,
+            }
+        if self.run.status == RunStatus.PAUSED:
+            return {"status": JobStatus.PENDING, "worker": ""}
+        return {"status": JobStatus.QUEUED, "worker": ""}
 
 
 class Asset(models.TextChoices):

@@ -25,6 +25,7 @@ from generation.models import (
 from projects import dirty
 from projects.models import Project, Sentence
 from projects.vocabulary import STAGE_ASSET
+from work import claims
 
 
 class RestoreRefused(Exception):
@@ -204,9 +205,8 @@ def prune(sentence_id: int, asset: str) -> list[str]:
     with their files; returns the files deleted.
 
     Never deleted: the scene's current assets, and anything while the project has an
-    export in progress (it reads the scenes' files as it goes). 0 keeps every take."""
-    from exports.models import Export
-
+    export in progress (it reads the scenes' files as it goes: work.claims knows which
+    kinds of work do, so generation need not know exports). 0 keeps every take."""
     keep = settings.STORYBOARD_KEEP_TAKES
     if not keep:
         return []
@@ -218,7 +218,7 @@ def prune(sentence_id: int, asset: str) -> list[str]:
             return []
     beyond = list(Take.objects.filter(sentence_id=sentence_id, asset=asset)[keep:])
     sentence = Sentence.objects.filter(id=sentence_id).first()
-    if sentence is None or Export.objects.active().filter(project_id=sentence.project_id).exists():
+    if sentence is None or claims.project_files_in_use(sentence.project_id):
         return []
     referenced = {sentence.audio_file.name, sentence.image_file.name, sentence.video_file.name}
     old = [t for t in beyond if t.file not in referenced]

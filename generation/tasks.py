@@ -8,11 +8,9 @@ from django.db import close_old_connections
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
-from exports import jobs as export_jobs
-from exports.models import Export
-from generation import claims, reaper, webhooks, worker, workers
-from generation.models import GenerationJob
+from generation import webhooks, worker, workers
 from generation.queues import StageQueues
+from work import claims
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +37,7 @@ def enqueue_jobs(stage: str, job_ids: list[int], front: bool = False) -> None:
 @db_periodic_task(crontab(minute="*"))
 def reap_stale_jobs() -> None:
     # A backstop for consumers started without the reaper thread below.
-    reaper.reap_stale_jobs()
-    export_jobs.reap_stale_exports()
+    claims.reap_all()
 
 
 _reaper_started = threading.Lock()
@@ -51,7 +48,7 @@ def sweep_work_dirs() -> None:
     saw it die, or an encoder that outlived its worker and wrote after the reaper's
     clean-up. Only folders of no live attempt go, so a worker on another machine sharing
     the media folder keeps its own."""
-    swept = claims.sweep_work_dirs({worker.WORK_KIND: GenerationJob, export_jobs.WORK_KIND: Export})
+    swept = claims.sweep_work_dirs()
     if swept:
         log.warning("Removed %d work folders of attempts that are over", len(swept))
 
@@ -74,8 +71,7 @@ def start_reaper() -> None:
         while not stop.wait(settings.REAPER_INTERVAL_SECONDS):
             try:
                 close_old_connections()
-                reaper.reap_stale_jobs()
-                export_jobs.reap_stale_exports()
+                claims.reap_all()
             except Exception:  # noqa: BLE001 - the reaper must outlive a database hiccup
                 log.exception("Reaper pass failed")
 

@@ -1,7 +1,7 @@
 """A job on a worker: claim it, make its asset (alone or in a batch of pictures), verify and
 record it atomically, and say how the attempt ended.
 
-Every write an attempt makes is conditional on its attempt number (see generation.claims),
+Every write an attempt makes is conditional on its attempt number (see work.claims),
 so an attempt the reaper gave up on changes nothing; the run is moved on by runs.advance.
 """
 
@@ -11,9 +11,6 @@ import errno
 import logging
 import os
 import shutil
-import socket
-import threading
-import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -24,7 +21,7 @@ from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from generation import claims, notify, runs, takes
+from generation import notify, runs, takes
 from generation.backends.base import (
     Backend,
     BackendError,
@@ -38,10 +35,9 @@ from projects import dirty
 from projects.models import Sentence
 from projects.private_media import secret_part
 from projects.vocabulary import STAGE_ASSET, Stage, scene_file
+from work import claims
 
 log = logging.getLogger(__name__)
-
-WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
 
 
 class SceneDeleted(Exception):
@@ -51,49 +47,25 @@ class SceneDeleted(Exception):
 def abandon_local_jobs(run: GenerationRun) -> None:
     """Jobs this process was running when it was interrupted end cancelled."""
     now = timezone.now()
-    mine = run.jobs.filter(status=JobStatus.RUNNING, worker=WORKER_NAME)
+    mine = run.jobs.filter(status=JobStatus.RUNNING, worker=claims.WORKER_NAME)
     for job in mine:
-        claims.remove_work_dir(WORK_KIND, job.id, job.attempts)
+        claims.remove_work_dir(GenerationJob.WORK_KIND, job.id, job.attempts)
     mine.update(status=JobStatus.CANCELLED, finished_at=now, updated=now)
     runs.advance(run.id)
 
 
 # Running a job ---------------------------------------------------------------
 
-# A job's attempt keeps its temporary files in MEDIA_ROOT/.work/job-<id>-<attempt>/.
-WORK_KIND = "job"
-
-
-# A job's own path through a worker is three statements written out here: through the ORM,
-# building them cost a worker more CPU than PostgreSQL spent running them (~0.4 ms each on
-# a shared core, against ~0.07 ms), and with a fast backend that was a third of its time.
-JOBS = GenerationJob._meta.db_table
-CLAIM_SQL = (
-    f"UPDATE {JOBS} SET status = %s, attempts = attempts + 1, worker = %s, heartbeat = %s,"
-    " started_at = %s, step = 0, total_steps = 0, updated = %s WHERE id = %s AND status = %s"
+# Only the last job of a stage takes the run's lock (see move_on): this check is written out
+# in SQL like the rest of a job's own path (work.claims).
+STAGE_BUSY_SQL = (
+    f"SELECT 1 FROM {GenerationJob._meta.db_table} WHERE run_id = %s AND status IN (%s, %s) LIMIT 1"
 )
-# Only the attempt that still holds the job may change it: not after a cancel, nor once the
-# reaper has handed the job to a newer attempt (claims.held(), written out).
-STILL_HELD = "id = %s AND status = %s AND attempts = %s AND NOT cancel_requested"
-# Success also clears what an earlier attempt's failure wrote (a job put back by a pause).
-SUCCEED_SQL = (
-    f"UPDATE {JOBS} SET status = %s, output_file = %s, input_revision = %s, finished_at = %s,"
-    f" updated = %s, error = '', traceback = '' WHERE {STILL_HELD}"
-)
-STAGE_BUSY_SQL = f"SELECT 1 FROM {JOBS} WHERE run_id = %s AND status IN (%s, %s) LIMIT 1"
-
-
-def db_now() -> Any:
-    return connection.ops.adapt_datetimefield_value(timezone.now())
 
 
 def claim(job_id: int) -> bool:
     """Take a queued job for this worker; False if someone else has it or it was cancelled."""
-    now = db_now()
-    params = [JobStatus.RUNNING, WORKER_NAME, now, now, now, job_id, JobStatus.QUEUED]
-    with connection.cursor() as cursor:
-        cursor.execute(CLAIM_SQL, params)
-        return cursor.rowcount == 1
+    return claims.claim(GenerationJob, job_id)
 
 
 def stage_busy(run_id: int) -> bool:
@@ -115,8 +87,8 @@ def execute_job(job_id: int) -> None:
     if mates := claim_batch_mates(job):
         execute_batch([job, *mates])
         return
-    work_dir = claims.work_dir(WORK_KIND, job.id, job.attempts)
-    heartbeats.add(job.id, job.attempts)
+    work_dir = claims.work_dir(GenerationJob.WORK_KIND, job.id, job.attempts)
+    claims.heartbeats.add(GenerationJob, job.id, job.attempts)
     try:
         if job.sentence is None:
             end_job(job, JobStatus.SKIPPED, "The scene was deleted.")
@@ -130,7 +102,7 @@ def execute_job(job_id: int) -> None:
     except Exception as e:  # noqa: BLE001 - any crash of model code fails just this job
         end_with(job, e)
     finally:
-        heartbeats.discard(job.id)
+        claims.heartbeats.discard(GenerationJob, job.id)
         remove_work_dir(work_dir)
     move_on(job.run_id, failed=job.status == JobStatus.FAILED)
 
@@ -223,9 +195,9 @@ def execute_batch(jobs: list[GenerationJob]) -> None:
     for job in jobs:
         if job is not jobs[0]:
             notify.job_changed(job)
-        work_dir = claims.work_dir(WORK_KIND, job.id, job.attempts)
+        work_dir = claims.work_dir(GenerationJob.WORK_KIND, job.id, job.attempts)
         work_dirs.append(work_dir)
-        heartbeats.add(job.id, job.attempts)
+        claims.heartbeats.add(GenerationJob, job.id, job.attempts)
         if job.sentence is None:
             end_job(job, JobStatus.SKIPPED, "The scene was deleted.")
             continue
@@ -249,7 +221,7 @@ def execute_batch(jobs: list[GenerationJob]) -> None:
                 end_with(job, e)
     finally:
         for job in jobs:
-            heartbeats.discard(job.id)
+            claims.heartbeats.discard(GenerationJob, job.id)
         for work_dir in work_dirs:
             remove_work_dir(work_dir)
     move_on(jobs[0].run_id, failed=any(job.status == JobStatus.FAILED for job in jobs))
@@ -320,13 +292,8 @@ class StepReporter:
 
     Called for every denoising step or frame batch, so it is one prepared UPDATE that
     both reports progress and finds out whether the job is still wanted: cancelled, or
-    taken over by another attempt after the reaper gave up on this worker.
+    taken over by another attempt after the reaper gave up on this worker (work.claims).
     """
-
-    SQL = (
-        f"UPDATE {JOBS} SET step = %s, total_steps = %s, heartbeat = %s, updated = %s"
-        f" WHERE {STILL_HELD}"
-    )
 
     def __init__(self, job: GenerationJob):
         self.job = job
@@ -336,57 +303,9 @@ class StepReporter:
             # Nothing done yet, or all done: the claim just checked, and recording the
             # asset checks again, so a cancel is still noticed within one step.
             return
-        now = db_now()
-        params = [done, total, now, now, self.job.id, JobStatus.RUNNING, self.job.attempts]
-        with connection.cursor() as cursor:
-            cursor.execute(self.SQL, params)
-            still_wanted = cursor.rowcount
-        if not still_wanted:
+        if not claims.report(GenerationJob, self.job.id, self.job.attempts, done, total):
             raise JobCancelled()
         notify.job_changed(self.job)
-
-
-class Heartbeats:
-    """One thread per worker process keeps the heartbeat of every job it runs fresh,
-    also while the backend is busy between steps (loading a model can take minutes),
-    so the reaper only takes jobs whose worker really died."""
-
-    def __init__(self) -> None:
-        # job id -> the attempt this process runs: a beat only counts for that attempt.
-        self._jobs: dict[int, int] = {}
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-
-    def add(self, job_id: int, attempt: int) -> None:
-        with self._lock:
-            self._jobs[job_id] = attempt
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._beat, name="storyboard-heartbeat", daemon=True
-                )
-                self._thread.start()
-
-    def discard(self, job_id: int) -> None:
-        with self._lock:
-            self._jobs.pop(job_id, None)
-
-    def _beat(self) -> None:
-        from django.db import close_old_connections
-
-        while True:
-            time.sleep(settings.JOB_HEARTBEAT_SECONDS)
-            with self._lock:
-                jobs = dict(self._jobs)
-            if not jobs:
-                continue
-            try:
-                claims.beat(GenerationJob, jobs)
-            except Exception:  # noqa: BLE001 - try again next beat
-                log.warning("Heartbeat failed", exc_info=True)
-                close_old_connections()
-
-
-heartbeats = Heartbeats()
 
 
 def record_asset(job: GenerationJob, asset: GeneratedAsset) -> None:
@@ -413,15 +332,20 @@ def record_asset(job: GenerationJob, asset: GeneratedAsset) -> None:
     if job.stage == Stage.AUDIO:
         changes["audio_duration"] = asset.duration
     with transaction.atomic():
-        now = db_now()
-        with connection.cursor() as cursor:
-            cursor.execute(
-                SUCCEED_SQL,
-                [JobStatus.SUCCEEDED, relative, job.input_revision, now, now]
-                + [job.id, JobStatus.RUNNING, job.attempts],
-            )
-            if cursor.rowcount != 1:
-                raise JobCancelled()
+        # Success also clears what an earlier attempt's failure wrote (a job put back by a
+        # pause).
+        if not claims.finish(
+            GenerationJob,
+            job.id,
+            job.attempts,
+            status=JobStatus.SUCCEEDED,
+            output_file=relative,
+            input_revision=job.input_revision,
+            finished_at=timezone.now(),
+            error="",
+            traceback="",
+        ):
+            raise JobCancelled()
         if not Sentence.objects.filter(id=sentence.id).update(**changes):
             raise SceneDeleted()
         takes.record(job, relative, asset.duration)
@@ -436,16 +360,22 @@ def end_job(job: GenerationJob, status: str, error: str, tb: str = "") -> None:
     """Record how this attempt ended, unless someone already decided: the reaper, which
     may have handed the job to a newer attempt (then that one's row is left alone)."""
     now = timezone.now()
-    mine = claims.held(GenerationJob, job.id, job.attempts)
     if status == JobStatus.CANCELLED:
         # Only the run's cancel ends a job cancelled: an attempt told to stop for any
         # other reason (superseded) has nothing to record.
-        updated = mine.filter(cancel_requested=True).update(
-            status=JobStatus.CANCELLED, finished_at=now, updated=now
+        updated = claims.record_cancel(
+            GenerationJob, job.id, job.attempts, now, status=JobStatus.CANCELLED, finished_at=now
         )
     else:
-        updated = mine.update(
-            status=status, error=error, traceback=tb, finished_at=now, updated=now
+        updated = claims.record_end(
+            GenerationJob,
+            job.id,
+            job.attempts,
+            now,
+            status=status,
+            error=error,
+            traceback=tb,
+            finished_at=now,
         )
     if updated:
         job.status = status

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from generation.models import GenerationJob, JobStatus, Worker
 from projects.vocabulary import STAGE_ORDER
+from work import claims
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +30,7 @@ _beating: threading.Event | None = None
 
 
 def worker_name() -> str:
-    from generation.worker import WORKER_NAME
-
-    return WORKER_NAME
+    return claims.WORKER_NAME
 
 
 def register(stages: list[str]) -> None:

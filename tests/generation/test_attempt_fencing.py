@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from generation import claims, runs, worker
+from generation import runs, worker
 from generation.backends.base import GeneratedAsset, JobCancelled
 from generation.models import GenerationJob, JobStatus, RunStatus
 from projects.models import Sentence
+from work import claims
 
 
 def superseded(job_id: int) -> GenerationJob:

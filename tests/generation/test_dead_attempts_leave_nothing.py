@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from exports.models import Export, ExportStatus
-from generation import claims, runs, worker
+from generation import runs, worker
 from generation.models import GenerationJob, GenerationRun, RunStatus
 from tests.conftest import wait_for
+from work import claims
 
 pytestmark = pytest.mark.worker
 
