@@ -20,16 +20,16 @@ from typing import Any
 
 from django.db.models import F
 
-from generation.models import GenerationJob, GenerationRun, JobStatus, Worker
+from generation.models import GenerationJob, GenerationRun, JobStatus, RunStatus, Worker
 from projects.models import Project
-from projects.vocabulary import STAGE_ORDER
+from projects.vocabulary import STAGE_ORDER, Preset, Stage
 
 # Seconds per job with no history, per preset and stage. Draft: an espeak-ng line, a
 # drawn card, a camera-move clip on one CPU core. Studio: coqui-tts, an SD image and a
 # camera-move clip on one mid-range GPU. Replaced by real figures after the first run.
 DEFAULT_JOB_SECONDS: dict[str, dict[str, float]] = {
-    "draft": {"audio": 0.5, "images": 0.3, "videos": 2.0},
-    "studio": {"audio": 4.0, "images": 15.0, "videos": 8.0},
+    Preset.DRAFT: {Stage.AUDIO: 0.5, Stage.IMAGES: 0.3, Stage.VIDEOS: 2.0},
+    Preset.STUDIO: {Stage.AUDIO: 4.0, Stage.IMAGES: 15.0, Stage.VIDEOS: 8.0},
 }
 # Claiming a job, recording its asset and waking the page: measured at about 20-40 ms
 # per job on the embedded default (docs/benchmarks.md).
@@ -100,7 +100,7 @@ def about(seconds: float) -> str:
 
 
 def default_seconds(preset: str, stage: str) -> float:
-    return DEFAULT_JOB_SECONDS.get(preset, DEFAULT_JOB_SECONDS["draft"])[stage]
+    return DEFAULT_JOB_SECONDS.get(preset, DEFAULT_JOB_SECONDS[Preset.DRAFT])[stage]
 
 
 def live_capacity(found: Iterable[tuple[list[str], int]] | None = None) -> dict[str, int]:
@@ -170,7 +170,7 @@ class Estimator:
 def seconds_left(run: GenerationRun, progress: Any, capacity: dict[str, int]) -> float | None:
     """What is left of an active run, stage by stage; None while it can't honestly say
     (paused, or no job time known for the stage now running)."""
-    if run.status != "running":
+    if run.status != RunStatus.RUNNING:
         return None
     left = 0.0
     for name, stage in progress.stages.items():

@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from projects.models import Project, Sentence
-from projects.vocabulary import STAGE_ASSET, Stage
+from projects.vocabulary import Asset, Stage
 from work.models import Claimable, ClaimableQuerySet
 
 
@@ -223,15 +223,6 @@ class GenerationJob(Claimable):
         if self.run.status == RunStatus.PAUSED:
             return {"status": JobStatus.PENDING, "worker": ""}
         return {"status": JobStatus.QUEUED, "worker": ""}
-
-
-class Asset(models.TextChoices):
-    AUDIO = "audio", "Narration"
-    IMAGE = "image", "Picture"
-    VIDEO = "video", "Clip"
-
-
-ASSET_STAGE = {asset: stage for stage, asset in STAGE_ASSET.items()}
 
 
 class TakeQuerySet(models.QuerySet["Take"]):

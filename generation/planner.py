@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from projects.models import Sentence
-from projects.vocabulary import STAGE_ORDER, Stage
+from projects.vocabulary import STAGE_ORDER, Asset, Stage
 
 NO_IMAGE = "No picture to animate: generate this scene's image first."
 NO_AUDIO = "No narration to time the clip to: generate this scene's audio first."
@@ -65,16 +65,16 @@ def plan(
     for stage in ordered:
         for s in scenes:
             if stage == Stage.AUDIO:
-                if wanted(s, stage, s.is_dirty("audio")):
+                if wanted(s, stage, s.is_dirty(Asset.AUDIO)):
                     remade[Stage.AUDIO].add(s.id)
                     jobs.append(PlannedJob(s, stage))
             elif stage == Stage.IMAGES:
-                if wanted(s, stage, s.is_dirty("image")):
+                if wanted(s, stage, s.is_dirty(Asset.IMAGE)):
                     remade[Stage.IMAGES].add(s.id)
                     jobs.append(PlannedJob(s, stage))
             else:
                 new_inputs = s.id in remade[Stage.AUDIO] or s.id in remade[Stage.IMAGES]
-                if not (new_inputs or wanted(s, stage, s.is_dirty("video"))):
+                if not (new_inputs or wanted(s, stage, s.is_dirty(Asset.VIDEO))):
                     continue
                 reason = ""
                 if not s.image_file and s.id not in remade[Stage.IMAGES]:

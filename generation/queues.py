@@ -17,7 +17,9 @@ from collections.abc import Iterable, Sequence
 from huey import RedisHuey, SqliteHuey
 from huey.storage import RedisStorage, SqliteStorage
 
-STAGES = ("audio", "images", "videos")
+from projects.vocabulary import STAGE_ORDER
+
+STAGES = tuple(STAGE_ORDER)
 
 
 def stage_queue(name: str, stage: str) -> str:

@@ -22,6 +22,7 @@ from projects.http import (
     read_json_object,
 )
 from projects.models import Sentence
+from projects.vocabulary import Asset
 
 
 def json_object(request: AuthedRequest) -> dict[str, Any]:
@@ -92,9 +93,9 @@ def scene_state(sentence: Sentence) -> dict[str, Any]:
         "sceneId": sentence.id,
         "seed": sentence.seed,
         "dirty": {
-            "audio": sentence.is_audio_dirty,
-            "image": sentence.is_image_dirty,
-            "video": sentence.is_video_dirty,
+            Asset.AUDIO: sentence.is_audio_dirty,
+            Asset.IMAGE: sentence.is_image_dirty,
+            Asset.VIDEO: sentence.is_video_dirty,
         },
     }
 

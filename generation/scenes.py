@@ -19,9 +19,7 @@ from django.utils import timezone
 
 from generation import notify, runs
 from generation.models import (
-    ASSET_STAGE,
     UNFINISHED_JOB_STATUSES,
-    Asset,
     GenerationJob,
     GenerationRun,
     JobStatus,
@@ -30,10 +28,10 @@ from generation.models import (
 )
 from generation.planner import NO_AUDIO, NO_IMAGE, NOT_APPROVED
 from projects.models import Sentence
-from projects.vocabulary import STAGE_ORDER, Stage
+from projects.vocabulary import ASSET_STAGE, STAGE_ORDER, Asset, Stage
 
 WHOLE_SCENE = [Asset.AUDIO.value, Asset.IMAGE.value, Asset.VIDEO.value]
-LABELS = {"audio": "narration", "image": "picture", "video": "clip"}
+LABELS: dict[str, str] = {Asset.AUDIO: "narration", Asset.IMAGE: "picture", Asset.VIDEO: "clip"}
 
 
 class SceneActionRefused(Exception):
@@ -260,7 +258,7 @@ def review_json(run: GenerationRun) -> list[dict[str, Any]]:
             "sceneId": job.sentence_id,
             "position": job.position,
             "approved": job.approved,
-            "image": job.sentence.image_file.url
+            Asset.IMAGE: job.sentence.image_file.url
             if job.sentence and job.sentence.image_file
             else None,
             "seed": job.sentence.seed if job.sentence else None,

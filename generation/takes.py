@@ -15,16 +15,10 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 
-from generation.models import (
-    ACTIVE_RUN_STATUSES,
-    UNFINISHED_JOB_STATUSES,
-    Asset,
-    GenerationJob,
-    Take,
-)
+from generation.models import ACTIVE_RUN_STATUSES, UNFINISHED_JOB_STATUSES, GenerationJob, Take
 from projects import dirty
 from projects.models import Project, Sentence
-from projects.vocabulary import STAGE_ASSET
+from projects.vocabulary import STAGE_ASSET, Asset, Preset, Stage
 from work import claims
 
 
@@ -34,11 +28,11 @@ class RestoreRefused(Exception):
 
 def model_name(stage: str, preset: str) -> str:
     """The model a stage's backend runs with these settings, as the take records it."""
-    if preset == "draft":
-        return "draft"
-    if stage == "audio":
+    if preset == Preset.DRAFT:
+        return Preset.DRAFT.value
+    if stage == Stage.AUDIO:
         return str(settings.STORYBOARD_TTS_MODEL)
-    if stage == "images":
+    if stage == Stage.IMAGES:
         return str(settings.STORYBOARD_IMAGE_MODEL)
     if settings.STORYBOARD_VIDEO_BACKEND == "svd":
         return str(settings.STORYBOARD_SVD_MODEL)

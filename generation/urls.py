@@ -1,6 +1,7 @@
 from django.urls import path
 
 from generation import api, scene_api
+from projects.vocabulary import Stage
 
 base = "api/v1/projects/<int:project_id>"
 
@@ -9,19 +10,19 @@ urlpatterns = [
     path(
         f"{base}/generate-audio",
         api.api_generate_stage,
-        {"stage": "audio"},
+        {"stage": Stage.AUDIO.value},
         name="api-generate-audio",
     ),
     path(
         f"{base}/generate-images",
         api.api_generate_stage,
-        {"stage": "images"},
+        {"stage": Stage.IMAGES.value},
         name="api-generate-images",
     ),
     path(
         f"{base}/generate-videos",
         api.api_generate_stage,
-        {"stage": "videos"},
+        {"stage": Stage.VIDEOS.value},
         name="api-generate-videos",
     ),
     path(f"{base}/cancel-generation", api.api_cancel, name="api-cancel-generation"),

@@ -11,6 +11,7 @@ from urllib.parse import unquote, urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 
+from projects.vocabulary import STAGE_ORDER, Preset
 from storyboard_site.secret_key import secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -305,7 +306,7 @@ _huey_consumer = {
 
 def worker_stages() -> list[str]:
     """STORYBOARD_WORKER_STAGES: the stages this worker takes (comma-separated)."""
-    stages = ["audio", "images", "videos"]
+    stages = STAGE_ORDER
     raw = env_str("STORYBOARD_WORKER_STAGES", "")
     chosen = [s.strip() for s in raw.split(",") if s.strip()]
     unknown = [s for s in chosen if s not in stages]
@@ -375,7 +376,7 @@ RUN_PAUSE_AFTER_FAILURES = env_int("RUN_PAUSE_AFTER_FAILURES", 3, minimum=0)
 STORYBOARD_BACKEND_FACTORY = env_str(
     "STORYBOARD_BACKEND_FACTORY", "generation.backends.registry.get_backend"
 )
-STORYBOARD_PRESET = env_choice("STORYBOARD_PRESET", "draft", ("draft", "studio"))
+STORYBOARD_PRESET = env_choice("STORYBOARD_PRESET", Preset.DRAFT.value, tuple(Preset.values))
 STORYBOARD_TTS_MODEL = env_str("STORYBOARD_TTS_MODEL", "tts_models/en/ljspeech/vits")
 STORYBOARD_IMAGE_MODEL = env_str("STORYBOARD_IMAGE_MODEL", "stabilityai/sd-turbo")
 STORYBOARD_IMAGE_STEPS = env_int("STORYBOARD_IMAGE_STEPS", 4, minimum=1)

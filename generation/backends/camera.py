@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from media.camera import render_clip
+from projects.vocabulary import Stage
 
 from .base import (
     BackendError,
@@ -39,7 +40,7 @@ def clip_job(
         **scene,
     }
     return JobInput(
-        stage="videos",
+        stage=Stage.VIDEOS,
         style_prompt="",
         voice="",
         language="en",

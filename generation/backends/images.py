@@ -9,6 +9,7 @@ from typing import Any
 from PIL import Image, ImageOps
 
 from media.ffmpeg import new_temp_path, removed_on_error
+from projects.vocabulary import Stage
 
 from .base import GeneratedAsset, JobInput, StepCallback
 from .devices import (
@@ -55,7 +56,7 @@ class DiffusersImageBackend:
         with self._lock:
             if self.pipeline is None:
                 self.pipeline = self._load()
-                LOAD_COUNTS["images"] += 1
+                LOAD_COUNTS[Stage.IMAGES] += 1
 
     def _load(self) -> Any:
         from diffusers import AutoPipelineForText2Image, DiffusionPipeline

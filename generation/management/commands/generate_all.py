@@ -29,7 +29,11 @@ def bad(message: str) -> CommandError:
 
 
 def not_done(stage: StageProgress) -> list[str]:
-    counts = ((stage.failed, "failed"), (stage.skipped, "skipped"), (stage.cancelled, "cancelled"))
+    counts = (
+        (stage.failed, JobStatus.FAILED),
+        (stage.skipped, JobStatus.SKIPPED),
+        (stage.cancelled, JobStatus.CANCELLED),
+    )
     return [f"{n} {label}" for n, label in counts if n]
 
 

@@ -26,6 +26,7 @@ from generation.management.commands.generate_all import progress_line
 from generation.models import GenerationRun, Origin, RunStatus, Take
 from generation.progress import run_progress
 from projects.models import Project, Sentence
+from projects.vocabulary import Asset
 
 
 def bad(message: str) -> CommandError:
@@ -51,7 +52,7 @@ class Command(BaseCommand):
                 sub.add_argument(
                     "--asset",
                     action="append",
-                    choices=["audio", "image", "video", "all"],
+                    choices=[*Asset.values, "all"],
                     help="Repeat for several; default all three, in order",
                 )
             if name in ("regenerate", "reroll"):

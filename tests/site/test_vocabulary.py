@@ -1,0 +1,64 @@
+"""Stages, assets, presets and statuses are spelled once: in projects/vocabulary.py and in
+each model's status choices. Code elsewhere names them (Stage.VIDEOS, JobStatus.FAILED),
+so a renamed or added stage is found by the type checker, not by a test that fails later."""
+
+from __future__ import annotations
+
+import ast
+
+from tests.site.test_import_graph import modules, untangling
+
+WORDS = {
+    # stages, assets, presets
+    "audio",
+    "images",
+    "videos",
+    "image",
+    "video",
+    "draft",
+    "studio",
+    # statuses of runs, jobs and exports
+    "pending",
+    "queued",
+    "running",
+    "paused",
+    "review",
+    "cancelling",
+    "cancelled",
+    "succeeded",
+    "failed",
+    "skipped",
+}
+
+
+def is_choices(node: ast.ClassDef) -> bool:
+    return any(
+        getattr(base, "attr", getattr(base, "id", "")) in {"TextChoices", "IntegerChoices"}
+        for base in node.bases
+    )
+
+
+def bare_literals() -> list[str]:
+    found = []
+    for name, path in modules().items():
+        if ".migrations." in name or name == "projects.vocabulary":
+            continue
+        tree = ast.parse(path.read_text())
+        # The choices classes are where statuses are defined.
+        defined = {
+            id(inner)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ClassDef) and is_choices(node)
+            for inner in ast.walk(node)
+        }
+        found += [
+            f"{name}:{node.lineno} {node.value!r}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and node.value in WORDS and id(node) not in defined
+        ]
+    return sorted(found)
+
+
+@untangling
+def test_it_spells_stages_assets_presets_and_statuses_in_one_place() -> None:
+    assert bare_literals() == []
