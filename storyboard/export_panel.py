@@ -17,7 +17,7 @@ from projects.http import (
 )
 from projects.models import Project, Sentence
 
-PANEL = "projects/storyboard.html#export-panel"
+PANEL = "storyboard/export_panel.html#export-panel"
 RECENT_EXPORTS = 10
 # The panel lists this many scenes without an up-to-date clip, then says how many more.
 PROBLEMS_SHOWN = 12

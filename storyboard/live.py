@@ -1,13 +1,13 @@
-"""What the storyboard page shows of generation, rendered from the rows.
+"""What brings an open storyboard up to date, rendered from the rows.
 
-The page, the toolbar actions and the WebSocket consumer all render through here, so a
-reload, an htmx response and a live update always agree.
+Each component renders through its own module (the toolbar, a scene's row, the export
+panel) for the page, the htmx responses and the live updates alike, so a reload, an htmx
+response and a live update always agree.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -18,146 +18,11 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from exports.models import Export
-from generation import estimates, workers
-from generation.models import GenerationJob, GenerationRun, JobStatus, RunStatus, Worker
-from generation.planner import plan
-from generation.progress import job_errors, run_progress
-from generation.scenes import review_scenes
-from projects.models import Project, Sentence
-from projects.vocabulary import STAGE_ASSET, STAGE_ORDER
-from storyboard.export_panel import panel_context
-
-PAGE = "projects/storyboard.html"
-
-
-OPTIONS = {"all": STAGE_ORDER, **{stage: [stage] for stage in STAGE_ORDER}}
-
-
-def option_plans(
-    sentences: list[Sentence], estimator: estimates.Estimator
-) -> tuple[dict[str, int], dict[str, estimates.Quote]]:
-    """Jobs each dropdown option would plan now (skipping up-to-date assets), and how
-    long they would take."""
-    counts: dict[str, int] = {}
-    quotes: dict[str, estimates.Quote] = {}
-    for option, stages in OPTIONS.items():
-        planned = plan(sentences, stages)
-        counts[option] = len(planned)
-        to_make = dict.fromkeys(stages, 0)
-        for job in planned:
-            if not job.skip_reason:
-                to_make[job.stage] += 1
-        quotes[option] = estimator.quote(to_make)
-    return counts, quotes
-
-
-OPTION_LABELS = [
-    ("all", "Generate All", "Audio → Images → Videos"),
-    ("audio", "Generate Audio Only", ""),
-    ("images", "Generate Images Only", ""),
-    ("videos", "Generate Videos Only", ""),
-]
-
-
-def generate_options(
-    sentences: list[Sentence], stale: dict[str, int], quotes: dict[str, estimates.Quote]
-) -> list[dict]:
-    """The dropdown's options, each with what it would make both ways the "Skip
-    up-to-date" box can be: the page shows the count the box asks for as it changes. The
-    quote is for what the box asks by default (skipping)."""
-    every = {option: len(plan(sentences, stages, False)) for option, stages in OPTIONS.items()}
-    return [
-        {
-            "value": value,
-            "label": label,
-            "detail": detail,
-            "stale": stale[value],
-            "every": every[value],
-            "quote": quotes.get(value),
-        }
-        for value, label, detail in OPTION_LABELS
-    ]
-
-
-def attach_jobs(
-    sentences: Iterable[Sentence], run: GenerationRun | None, every_scene: bool = True
-) -> None:
-    """Give each scene `live_jobs`: its job per asset in the latest run, for its row."""
-    sentences = list(sentences)
-    by_scene: dict[int, dict[str, GenerationJob]] = {}
-    if run is not None:
-        # Oldest first, so a scene's newest job of a stage (a re-roll's) is the one shown.
-        jobs = run.jobs.exclude(sentence=None).order_by("id")
-        if not every_scene:
-            jobs = jobs.filter(sentence__in=[s.id for s in sentences])
-        for job in jobs:
-            if job.sentence_id is not None:
-                by_scene.setdefault(job.sentence_id, {})[STAGE_ASSET[job.stage]] = job
-    for sentence in sentences:
-        sentence.live_jobs = by_scene.get(sentence.id, {})  # type: ignore[attr-defined]
-
-
-def toolbar_context(
-    project: Project, sentences: list[Sentence] | None = None, counts: dict | None = None
-) -> dict:
-    run = project.runs.first()
-    progress = run_progress(run) if run else None
-    active = bool(run and run.is_active)
-    failed = bool(run and not active and progress and (progress.failed or progress.skipped))
-    # The dropdown, and so its counts (a plan over every scene), only shows between runs:
-    # live updates during a run, one per open tab, skip them.
-    if not active and sentences is None:
-        sentences = list(project.sentences.all())
-    review_jobs = review_scenes(run) if run and active and run.waits_for_review else []
-    live = workers.live_workers()
-    capacity = estimates.live_capacity((w.stages, w.threads) for w in live)
-    option_totals: dict[str, int] = {}
-    quotes: dict[str, estimates.Quote] = {}
-    if sentences is not None and not active:
-        option_totals, quotes = option_plans(sentences, estimates.Estimator(project, capacity))
-    waiting = ""
-    time_left = None
-    if active and run is not None and progress is not None:
-        current = progress.current
-        if run.status == RunStatus.RUNNING and not run.inline and current and current.queued:
-            waiting = workers.waiting_for(current.stage, capacity)
-        time_left = estimates.seconds_left(run, progress, capacity)
-    return {
-        "project": project,
-        "run": run,
-        "progress": progress,
-        "review_jobs": review_jobs,
-        "review_approved": sum(1 for j in review_jobs if j.approved),
-        "run_is_active": active,
-        "counts": project.pending_counts() if counts is None else counts,
-        "option_counts": option_totals,
-        "option_quotes": quotes,
-        "time_left": time_left,
-        "waiting_for_worker": waiting,
-        "live_workers": live,
-        "generate_options": (
-            generate_options(sentences, option_totals, quotes)
-            if sentences is not None and option_totals
-            else []
-        ),
-        "errors": job_errors(run) if failed and run else [],
-        **rendered_now(),
-    }
-
-
-def rendered_now() -> dict:
-    # The page keeps the newest toolbar it was sent: a Generate response that lands after
-    # the socket already showed the run finished must not put the older state back.
-    now = timezone.now()
-    return {"rendered_at": now.isoformat(), "rendered_us": int(now.timestamp() * 1_000_000)}
-
-
-def page_context(project: Project) -> dict:
-    sentences = list(project.sentences.all())
-    context = toolbar_context(project, sentences)
-    attach_jobs(sentences, context["run"])
-    context["sentences"] = sentences
-    return context
+from generation.models import GenerationJob, GenerationRun, JobStatus, Worker
+from projects.models import Project
+from storyboard.export_panel import PANEL, panel_context
+from storyboard.rows import attach_jobs, render_assets
+from storyboard.toolbar import TOOLBAR, toolbar_context
 
 
 @dataclass
@@ -300,40 +165,9 @@ def render_many(
         parts, new, run, context = cache[key]
         # Only the toast depends on when this page was opened.
         if run is not None and not run.is_active and announce(run, seen):
-            parts = [*parts, render_to_string(f"{PAGE}#toast", context)]
+            parts = [*parts, render_to_string(f"{TOOLBAR}#toast", context)]
         results.append((parts, replace(new, opened=seen.opened)))
     return sig, results
-
-
-_cells: OrderedDict[tuple, str] = OrderedDict()
-
-
-def render_assets(project: Project, sentence: Sentence) -> str:
-    """A scene's asset cells, what generation changes in its row: rendered once per state
-    they show, however many tabs need them."""
-    jobs = sentence.live_jobs  # type: ignore[attr-defined]
-    key = (
-        project.id,
-        sentence.id,
-        sentence.updated,
-        sentence.position,
-        sentence.audio_file.name,
-        sentence.image_file.name,
-        sentence.video_file.name,
-        sentence.is_audio_dirty,
-        sentence.is_image_dirty,
-        sentence.is_video_dirty,
-        tuple(
-            (asset, job.id, job.status, job.step, job.total_steps, job.error)
-            for asset, job in sorted(jobs.items())
-        ),
-    )
-    if key not in _cells:
-        cells = {"project": project, "sentence": sentence, "oob": True}
-        _cells[key] = render_to_string(f"{PAGE}#scene-assets", cells)
-        while len(_cells) > 5000:
-            _cells.popitem(last=False)
-    return _cells[key]
 
 
 def batches(parts: list[str], limit: int) -> list[str]:
@@ -357,7 +191,7 @@ def render_shared(
 ) -> tuple[list[str], LiveState, GenerationRun | None, dict]:
     context = toolbar_context(project, counts=counts)
     run = context["run"]
-    parts: list[str] = [render_to_string(f"{PAGE}#toolbar", {**context, "oob": True})]
+    parts: list[str] = [render_to_string(f"{TOOLBAR}#toolbar", {**context, "oob": True})]
     if run is not None:
         changed = run.jobs.exclude(sentence=None)
         if seen.since is not None and seen.run_id == run.id:
@@ -384,9 +218,7 @@ def render_shared(
             parts.extend(render_assets(project, sentence) for sentence in sentences)
     panel = panel_key(sig, counts, context)
     if panel != seen.panel:
-        parts.append(
-            render_to_string(f"{PAGE}#export-panel", {**panel_context(project), "oob": True})
-        )
+        parts.append(render_to_string(PANEL, {**panel_context(project), "oob": True}))
     last = sig[3] if len(sig) > 3 and not isinstance(sig[3], tuple) else None
     since = max(t for t in (last, seen.since) if t) if (last or seen.since) else None
     new = LiveState(

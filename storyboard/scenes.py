@@ -13,8 +13,8 @@ from generation.scene_api import started_message
 from generation.scenes import SceneActionRefused, SceneRun
 from projects.http import AuthedRequest, load_project, load_sentence
 from projects.models import Sentence
+from storyboard.rows import SCENE_ROW, row_context
 from storyboard.toolbar import toolbar_response
-from storyboard.views import row_context
 
 
 def refused(request: AuthedRequest, sentence: Sentence, message: str) -> HttpResponse:
@@ -61,7 +61,7 @@ def take_list(request: AuthedRequest, project_id: int, sentence_id: int) -> Http
     for take in scene_takes:
         take.sentence = sentence
     context = {"project": sentence.project, "sentence": sentence, "takes": scene_takes}
-    return render(request, "projects/storyboard.html#scene-takes", context)
+    return render(request, f"{SCENE_ROW}#scene-takes", context)
 
 
 @login_required
@@ -80,7 +80,7 @@ def restore(
     sentence.project = project
     if not request.htmx:
         return toolbar_response(request, project)
-    return render(request, "projects/storyboard.html#scene-row-saved", row_context(sentence))
+    return render(request, f"{SCENE_ROW}#scene-row-saved", row_context(sentence))
 
 
 @login_required

@@ -18,15 +18,18 @@ from storyboard.forms import (
     SentenceAddForm,
     SentenceForm,
 )
-from storyboard.live import attach_jobs, page_context, toolbar_context
+from storyboard.rows import SCENE_ROW, attach_jobs, row_context
+from storyboard.toolbar import toolbar_context
+
+PAGE = "storyboard/storyboard.html"
 
 
-def row_context(sentence: Sentence) -> dict:
-    """A scene's row, with its job in the latest run, and the toolbar whose counts the
-    edit may have changed."""
-    context = toolbar_context(sentence.project)
-    attach_jobs([sentence], context["run"])
-    return {**context, "sentence": sentence}
+def page_context(project: Project) -> dict:
+    sentences = list(project.sentences.all())
+    context = toolbar_context(project, sentences)
+    attach_jobs(sentences, context["run"])
+    context["sentences"] = sentences
+    return context
 
 
 def storyboard_context(project: Project, **extra: object) -> dict:
@@ -60,7 +63,7 @@ def index(request: AuthedRequest) -> HttpResponse:
         status = 200
     projects = Project.objects.owned_by(request.user)
     return render(
-        request, "projects/index.html", {"form": form, "projects": projects}, status=status
+        request, "storyboard/index.html", {"form": form, "projects": projects}, status=status
     )
 
 
@@ -74,7 +77,7 @@ def storyboard(request: AuthedRequest, project_id: int) -> HttpResponse:
     if editing.isascii() and editing.isdigit():
         sentence = get_object_or_404(project.sentences.all(), id=int(editing))
         extra = {"editing_id": sentence.id, "edit_form": SentenceForm(instance=sentence)}
-    return render(request, "projects/storyboard.html", storyboard_context(project, **extra))
+    return render(request, PAGE, storyboard_context(project, **extra))
 
 
 @login_required
@@ -84,7 +87,7 @@ def project_settings(request: AuthedRequest, project_id: int) -> HttpResponse:
     form = ProjectSettingsForm(request.POST, instance=Project.objects.get(id=project.id))
     if not form.is_valid():
         context = storyboard_context(project, settings_form=form)
-        return render(request, "projects/storyboard.html", context, status=400)
+        return render(request, PAGE, context, status=400)
     project.update_settings(**{f: form.cleaned_data[f] for f in form.Meta.fields})
     return redirect(project)
 
@@ -100,7 +103,7 @@ def sentence_edit(request: AuthedRequest, project_id: int, sentence_id: int) -> 
         "sentence": sentence,
         "edit_form": SentenceForm(instance=sentence),
     }
-    return render(request, "projects/storyboard.html#scene-row-edit", context)
+    return render(request, f"{SCENE_ROW}#scene-row-edit", context)
 
 
 @login_required
@@ -111,23 +114,23 @@ def sentence_detail(request: AuthedRequest, project_id: int, sentence_id: int) -
     if request.method == "GET":
         if not request.htmx:
             return redirect(sentence)
-        return render(request, "projects/storyboard.html#scene-row", row_context(sentence))
+        return render(request, f"{SCENE_ROW}#scene-row", row_context(sentence))
 
     # Validate against a copy so a bad value never touches the instance we save from.
     form = SentenceForm(request.POST, instance=Sentence.objects.get(id=sentence.id))
     if not form.is_valid():
         if request.htmx:
             context = {"project": project, "sentence": sentence, "edit_form": form}
-            return render(request, "projects/storyboard.html#scene-row-edit", context, status=400)
+            return render(request, f"{SCENE_ROW}#scene-row-edit", context, status=400)
         context = storyboard_context(project, editing_id=sentence.id, edit_form=form)
-        return render(request, "projects/storyboard.html", context, status=400)
+        return render(request, PAGE, context, status=400)
 
     sentence.apply_edit(**{f: form.cleaned_data[f] for f in SentenceForm.Meta.fields})
     if not request.htmx:
         return redirect(sentence)
     # An edit that makes a clip out of date changes the export panel's list too.
     context = {**row_context(sentence), **panel_context(project)}
-    return render(request, "projects/storyboard.html#scene-row-saved", context)
+    return render(request, f"{SCENE_ROW}#scene-row-saved", context)
 
 
 @login_required
@@ -137,7 +140,7 @@ def sentence_add(request: AuthedRequest, project_id: int) -> HttpResponse:
     form = SentenceAddForm(request.POST)
     if not form.is_valid():
         context = storyboard_context(project, add_form=form)
-        return render(request, "projects/storyboard.html", context, status=400)
+        return render(request, PAGE, context, status=400)
     with transaction.atomic():
         (sentence,) = project.add_sentences([form.cleaned_data["text"]])
     return redirect(sentence)
@@ -151,7 +154,7 @@ def sentence_delete(request: AuthedRequest, project_id: int, sentence_id: int) -
     sentence.delete()
     if request.htmx:
         context = {**toolbar_context(project), **panel_context(project), "oob": True}
-        return render(request, "projects/storyboard.html#scene-deleted", context)
+        return render(request, f"{SCENE_ROW}#scene-deleted", context)
     return redirect(project)
 
 

@@ -191,8 +191,8 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-# No inline script anywhere: the page's behaviour is static/storyboard.js, and htmx runs
-# without eval (hx-on and `js:` values need it, so use a listener in storyboard.js).
+# No inline script anywhere: the page's behaviour is storyboard/static/storyboard.js, and
+# htmx runs without eval (hx-on and `js:` values need it, so use a listener in storyboard.js).
 # Styles may be inline: progress bars set their width in a style attribute.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -273,7 +273,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# The page's script, stylesheet and icon are the storyboard app's (storyboard/static/),
+# found by the app-directories finder.
 STATIC_ROOT = DATA_DIR / "static"
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(DATA_DIR / "media"))).resolve()

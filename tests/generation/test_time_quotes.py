@@ -9,7 +9,7 @@ from django.utils import timezone
 from generation import estimates, runs
 from generation.models import GenerationJob, GenerationRun, JobStatus, RunStatus, Worker
 from generation.progress import run_progress
-from storyboard.live import toolbar_context
+from storyboard.toolbar import toolbar_context
 
 
 def finish_jobs(run: GenerationRun, stage: str, seconds: list[float]) -> None:

@@ -5,7 +5,7 @@ import pytest
 
 from generation import runs
 from generation.models import GenerationRun, JobStatus, RunStatus, Worker
-from storyboard.live import toolbar_context
+from storyboard.toolbar import toolbar_context
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.worker
