@@ -11,11 +11,13 @@ from django.views.decorators.http import require_POST
 from exports.api import not_ready
 from exports.jobs import problem_of
 from exports.models import Export, ExportInProgress
+from generation.models import JobStatus
 from projects.http import (
     AuthedRequest,
     load_project,
 )
 from projects.models import Project, Sentence
+from projects.vocabulary import Asset, Stage
 
 PANEL = "storyboard/export_panel.html#export-panel"
 RECENT_EXPORTS = 10
@@ -35,14 +37,14 @@ def panel_context(project: Project, sentences: list[Sentence] | None = None) -> 
     if sentences is not None:
         problems = []
         for s in sentences:
-            job = getattr(s, "live_jobs", {}).get("video")
-            why = problem_of(s, failed=bool(job and job.status == "failed"))
+            job = getattr(s, "live_jobs", {}).get(Asset.VIDEO)
+            why = problem_of(s, failed=bool(job and job.status == JobStatus.FAILED))
             if why:
                 problems.append({"position": s.position, "id": s.id, "reason": why})
         count = len(problems)
     else:
         # The scenes problem_of names: a clip missing or out of date.
-        stale = project.sentences.dirty_for("video")
+        stale = project.sentences.dirty_for(Asset.VIDEO)
         shown = list(stale.only("id", "position", "video_file", "is_video_dirty")[:PROBLEMS_SHOWN])
         count = len(shown) if len(shown) < PROBLEMS_SHOWN else stale.count()
         failed = failed_clips(project, [s.id for s in shown])
@@ -64,7 +66,7 @@ def failed_clips(project: Project, scene_ids: list[int]) -> set[int]:
     run = project.runs.first()
     if run is None or not scene_ids:
         return set()
-    jobs = run.jobs.filter(stage="videos", status="failed", sentence_id__in=scene_ids)
+    jobs = run.jobs.filter(stage=Stage.VIDEOS, status=JobStatus.FAILED, sentence_id__in=scene_ids)
     return set(jobs.values_list("sentence_id", flat=True))
 
 

@@ -20,6 +20,7 @@ from django.utils.dateparse import parse_datetime
 from exports.models import Export
 from generation.models import GenerationJob, GenerationRun, JobStatus, Worker
 from projects.models import Project
+from projects.vocabulary import Asset, Stage
 from storyboard.export_panel import PANEL, panel_context
 from storyboard.rows import attach_jobs, render_assets
 from storyboard.toolbar import TOOLBAR, toolbar_context
@@ -237,10 +238,10 @@ def panel_key(sig: tuple, counts: dict, context: dict) -> tuple:
     clips it names. A run's end or a clip recorded changes it, so the panel follows a run
     as the toolbar does, and is re-read only then."""
     run, progress = context["run"], context["progress"]
-    videos = progress.stages.get("videos") if progress else None
+    videos = progress.stages.get(Stage.VIDEOS) if progress else None
     return (
         export_part(sig),
-        counts["video"],
+        counts[Asset.VIDEO],
         counts["scenes"],
         run.id if run else None,
         run.status if run else None,

@@ -21,7 +21,7 @@ from generation.progress import job_errors, run_progress
 from generation.scenes import review_scenes
 from projects.http import AuthedRequest, load_project
 from projects.models import Project, Sentence
-from projects.vocabulary import STAGE_ORDER
+from projects.vocabulary import STAGE_ORDER, Stage
 
 TOOLBAR = "storyboard/toolbar.html"
 
@@ -49,9 +49,9 @@ def option_plans(
 
 OPTION_LABELS = [
     ("all", "Generate All", "Audio → Images → Videos"),
-    ("audio", "Generate Audio Only", ""),
-    ("images", "Generate Images Only", ""),
-    ("videos", "Generate Videos Only", ""),
+    (Stage.AUDIO.value, "Generate Audio Only", ""),
+    (Stage.IMAGES.value, "Generate Images Only", ""),
+    (Stage.VIDEOS.value, "Generate Videos Only", ""),
 ]
 
 
@@ -132,9 +132,7 @@ def rendered_now() -> dict:
 
 PAGE_OPTIONS = {
     "all": STAGE_ORDER,
-    "audio": ["audio"],
-    "images": ["images"],
-    "videos": ["videos"],
+    **{stage: [stage] for stage in STAGE_ORDER},
 }
 
 

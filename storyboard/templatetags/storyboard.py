@@ -91,15 +91,15 @@ def asset_state(sentence: Sentence, asset: str) -> AssetState:
     status = job.status
     if status == JobStatus.RUNNING:
         steps = f" {job.step}/{job.total_steps}" if job.total_steps else ""
-        return AssetState("running", f"running{steps}")
+        return AssetState(JobStatus.RUNNING.value, f"running{steps}")
     if status in (JobStatus.QUEUED, JobStatus.PENDING):
         return AssetState("waiting", "waiting")
     if status == JobStatus.FAILED:
-        return AssetState("failed", "failed", job.error)
+        return AssetState(JobStatus.FAILED.value, "failed", job.error)
     if status == JobStatus.SKIPPED:
-        return AssetState("skipped", "skipped", job.error)
+        return AssetState(JobStatus.SKIPPED.value, "skipped", job.error)
     if status == JobStatus.CANCELLED and dirty:
-        return AssetState("cancelled", "cancelled")
+        return AssetState(JobStatus.CANCELLED.value, "cancelled")
     if dirty:
         return AssetState("stale", "out of date") if has_file else AssetState("missing", "not made")
     return AssetState("done", "done")
