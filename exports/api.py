@@ -7,7 +7,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET, require_POST
 
-from exports.jobs import scene_problems
+from exports.jobs import scene_problems, start_export
 from exports.models import Export, ExportInProgress
 from projects import private_media
 from projects.http import (
@@ -59,7 +59,7 @@ def api_export(request: AuthedRequest, project_id: int) -> HttpResponse:
             scenes=scenes,
         )
     try:
-        export = Export.start(project, **options)
+        export = start_export(project, **options)
     except ExportInProgress as e:
         return json_error(
             409,

@@ -7,7 +7,9 @@ class ExportsConfig(AppConfig):
     verbose_name = "Exports"
 
     def ready(self) -> None:
-        from exports import jobs
+        # The task module sends the tasks of the exports said to be ready (work.queue):
+        # connected here, in every process.
+        from exports import jobs, tasks  # noqa: F401
         from work import claims
 
         # Every worker reaps exports of dead workers (see generation.tasks.start_reaper).

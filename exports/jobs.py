@@ -11,19 +11,48 @@ import shutil
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from exports import render
-from exports.models import Export, ExportStatus
+from exports.models import Export, ExportInProgress, ExportStatus
 from generation import notify
 from generation.models import JobStatus
 from media.ffmpeg import MediaError
 from projects.models import Project, Sentence
 from projects.private_media import secret_part
 from projects.vocabulary import export_file
-from work import claims
+from work import claims, queue
 
 log = logging.getLogger(__name__)
+
+
+def start_export(
+    project: Project,
+    *,
+    captions: bool = False,
+    fades: bool = False,
+    standins: bool = True,
+    inline: bool = False,
+) -> Export:
+    """Queue an export. Raises ExportInProgress while another one of the project runs."""
+    # Also where no worker runs a reaper: a dead `export --inline` must not block for ever.
+    reap_stale_exports(project)
+    try:
+        # The partial unique index settles the race a check-then-insert can't.
+        with transaction.atomic():
+            export = Export.objects.create(
+                project=project,
+                captions=captions,
+                fades=fades,
+                standins=standins,
+                inline=inline,
+            )
+    except IntegrityError:
+        raise ExportInProgress(Export.objects.filter(project=project).active().get()) from None
+    notify.project_changed(project.id)
+    if not inline:
+        queue.send_on_commit(Export, [export.id])
+    return export
 
 
 def scene_problems(project: Project, sentences: list[Sentence] | None = None) -> dict[int, str]:
@@ -158,8 +187,6 @@ def reap_stale_exports(project: Project | None = None) -> int:
     Huey delivers at most once: the task of an export whose worker was killed is gone, so
     without this the page would say "Rendering" for ever.
     """
-    from exports import tasks
-
     rows = Export.objects.all() if project is None else Export.objects.filter(project=project)
     reaped = 0
     for export, _ in claims.reap(rows):
@@ -167,7 +194,7 @@ def reap_stale_exports(project: Project | None = None) -> int:
         export.refresh_from_db()
         notify.project_changed(export.project_id)
         if export.status == ExportStatus.QUEUED:
-            transaction.on_commit(lambda export_id=export.id: tasks.run_export(export_id))  # type: ignore[misc]
+            queue.send_on_commit(Export, [export.id])
         else:
             export.ended()
         log.warning("Export %s: its worker stopped responding (%s)", export.id, export.status)
@@ -190,11 +217,8 @@ def remove_attempt(export: Export, attempt: int) -> None:
 def requeue_lost_exports() -> int:
     """Queued exports whose task is gone (Redis restarted without persistence): see
     work.claims.lost. A queued export's heartbeat is when it was last sent."""
-    from exports import tasks
-
     lost = claims.lost(Export.objects.lost(), touch="heartbeat")
     if lost:
         log.warning("Re-sending %d queued exports whose tasks were lost", len(lost))
-    for export in lost:
-        tasks.run_export(export.id)
+        queue.send(Export, [export.id for export in lost])
     return len(lost)

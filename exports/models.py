@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, models, transaction
+from django.db import models, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -129,40 +129,6 @@ class Export(Claimable):
             "created": self.created.isoformat(),
             "finishedAt": self.finished_at.isoformat() if self.finished_at else None,
         }
-
-    @classmethod
-    def start(
-        cls,
-        project: Project,
-        *,
-        captions: bool = False,
-        fades: bool = False,
-        standins: bool = True,
-        inline: bool = False,
-    ) -> Export:
-        """Queue an export. Raises ExportInProgress while another one of the project runs."""
-        from exports import jobs
-
-        # Also where no worker runs a reaper: a dead `export --inline` must not block for ever.
-        jobs.reap_stale_exports(project)
-        try:
-            # The partial unique index settles the race a check-then-insert can't.
-            with transaction.atomic():
-                export = cls.objects.create(
-                    project=project,
-                    captions=captions,
-                    fades=fades,
-                    standins=standins,
-                    inline=inline,
-                )
-        except IntegrityError:
-            raise ExportInProgress(Export.objects.filter(project=project).active().get()) from None
-        notify.project_changed(project.id)
-        if not inline:
-            from exports import tasks
-
-            transaction.on_commit(lambda: tasks.run_export(export.id))
-        return export
 
     def claim(self) -> bool:
         """Take a queued export for this process; False if someone else has it or it was

@@ -22,6 +22,7 @@ from generation.models import GenerationJob, GenerationRun, JobStatus, Origin, R
 from generation.planner import NO_AUDIO, NO_IMAGE, NOT_APPROVED, plan
 from projects.models import Project, Sentence
 from projects.vocabulary import STAGE_ORDER, Stage
+from work import queue
 
 log = logging.getLogger(__name__)
 
@@ -242,9 +243,9 @@ def finish(run: GenerationRun) -> None:
 
 
 def enqueue_jobs(stage: str, job_ids: list[int], front: bool = False) -> None:
-    from generation import tasks
-
-    tasks.enqueue_jobs(stage, job_ids, front=front)
+    """Have these queued jobs' tasks sent, on their stage's queue (generation.tasks sends
+    them); `front`: before the stage's other tasks."""
+    queue.send(GenerationJob, job_ids, stage=stage, front=front)
 
 
 def cancel_run(run: GenerationRun) -> bool:

@@ -5,12 +5,14 @@ import threading
 
 from django.conf import settings
 from django.db import close_old_connections
+from django.dispatch import receiver
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
 from generation import webhooks, worker, workers
+from generation.models import GenerationJob, WebhookDelivery
 from generation.queues import StageQueues
-from work import claims
+from work import claims, queue
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +20,11 @@ log = logging.getLogger(__name__)
 @db_task()
 def run_job(job_id: int) -> None:
     worker.execute_job(job_id)
+
+
+@receiver(queue.ready, sender=GenerationJob, dispatch_uid="generation.tasks.send_jobs")
+def send_jobs(sender: object, ids: list[int], stage: str, front: bool = False, **_: object) -> None:
+    enqueue_jobs(stage, ids, front=front)
 
 
 def enqueue_jobs(stage: str, job_ids: list[int], front: bool = False) -> None:
@@ -98,3 +105,12 @@ def noop() -> int:
 @db_task()
 def deliver_webhook(delivery_id: int) -> None:
     webhooks.deliver(delivery_id)
+
+
+@receiver(queue.ready, sender=WebhookDelivery, dispatch_uid="generation.tasks.send_deliveries")
+def send_deliveries(sender: object, ids: list[int], delay: float = 0, **_: object) -> None:
+    for delivery_id in ids:
+        if delay:
+            deliver_webhook.schedule(args=(delivery_id,), delay=delay)
+        else:
+            deliver_webhook(delivery_id)

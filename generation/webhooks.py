@@ -17,10 +17,10 @@ from urllib.error import HTTPError, URLError
 from urllib.request import Request, urlopen
 
 from django.conf import settings
-from django.db import transaction
 
 from generation.models import DeliveryStatus, GenerationRun, WebhookDelivery
 from projects.models import Project
+from work import queue
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +39,13 @@ def announce(project: Project, event: str, payload: dict[str, Any]) -> WebhookDe
     delivery = WebhookDelivery.objects.create(
         project=project, event=event, url=project.webhook_url, payload=body
     )
-    transaction.on_commit(lambda: send_later(delivery.id))
+    queue.send_on_commit(WebhookDelivery, [delivery.id])
     return delivery
 
 
 def send_later(delivery_id: int, delay: float = 0) -> None:
-    from generation import tasks
-
-    if delay:
-        tasks.deliver_webhook.schedule(args=(delivery_id,), delay=delay)
-    else:
-        tasks.deliver_webhook(delivery_id)
+    """Have the delivery tried (generation.tasks sends its task), after `delay` seconds."""
+    queue.send(WebhookDelivery, [delivery_id], delay=delay)
 
 
 def run_ended(run: GenerationRun) -> None:

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from exports.api import not_ready
-from exports.jobs import problem_of
+from exports.jobs import problem_of, start_export
 from exports.models import Export, ExportInProgress
 from generation.models import JobStatus
 from projects.http import (
@@ -99,7 +99,7 @@ def export(request: AuthedRequest, project_id: int) -> HttpResponse:
             "or export with stand-ins.",
         )
     try:
-        Export.start(project, **options)
+        start_export(project, **options)
     except ExportInProgress:
         return panel_response(request, project, 409, export_error="An export is already running.")
     return panel_response(request, project)

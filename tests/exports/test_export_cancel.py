@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from exports import jobs, render
+from exports.jobs import start_export
 from exports.models import Export, ExportStatus
 from tests.conftest import wait_for
 from tests.support.exports import FPS, HEIGHT, WIDTH, ready_project
@@ -82,7 +83,7 @@ def test_cancelling_a_running_export_ends_it_cancelled_with_no_file(
     transactional_db, make_project, media: Path
 ):
     project = ready_project(make_project, media, [1.5] * 6, clips=[False] * 6)
-    export = Export.start(project, inline=True)
+    export = start_export(project, inline=True)
     worker = threading.Thread(target=jobs.execute_export, args=(export.id,))
     worker.start()
     try:
@@ -99,7 +100,7 @@ def test_cancelling_a_running_export_ends_it_cancelled_with_no_file(
 
 def test_a_queued_export_is_cancelled_at_once_and_never_starts(db, make_project, media: Path):
     project = ready_project(make_project, media, [1.0])
-    export = Export.start(project, inline=True)
+    export = start_export(project, inline=True)
     assert export.request_cancel()
     assert export.status == ExportStatus.CANCELLED
     jobs.execute_export(export.id)  # a task that was already queued does nothing

@@ -6,6 +6,7 @@ from pathlib import Path
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from exports.jobs import start_export
 from exports.models import Export, ExportStatus
 from tests.support.exports import ready_project
 
@@ -39,7 +40,7 @@ def test_bad_arguments_exit_2(db, make_project, media: Path):
     project = ready_project(make_project, media, [1.0], clips=[False])
     code, _, err = run_command(str(project.id), "--inline", "--no-standins")
     assert code == 2 and "generate them first" in err
-    Export.start(project)
+    start_export(project)
     code, _, err = run_command(str(project.id), "--inline")
     assert code == 2 and "already in progress" in err
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from huey.contrib.djhuey import HUEY
 
 from exports import jobs, render, tasks
+from exports.jobs import start_export
 from exports.models import WORKER_DIED, Export, ExportStatus
 from storyboard import live
 from tests.support.exports import ready_project
@@ -38,7 +39,7 @@ def test_it_requeues_a_running_export_whose_worker_stopped_beating(
     db, make_project, media: Path, django_capture_on_commit_callbacks, monkeypatch
 ):
     project = ready_project(make_project, media, [1.0, 1.0])
-    export = Export.start(project)
+    export = start_export(project)
     assert Export.objects.get(id=export.id).claim()
     # What the killed attempt had written so far.
     (media / ".work" / f"export-{export.id}-1").mkdir(parents=True)
@@ -70,7 +71,7 @@ def test_it_requeues_a_running_export_whose_worker_stopped_beating(
 
 def test_it_leaves_an_export_with_a_fresh_heartbeat_alone(db, make_project):
     project = make_project(2)
-    export = Export.start(project)
+    export = start_export(project)
     assert export.claim()
     assert jobs.reap_stale_exports() == 0
     assert Export.objects.get(id=export.id).status == ExportStatus.RUNNING
@@ -81,7 +82,7 @@ def test_it_fails_an_export_after_the_last_attempt_and_the_page_says_why(
 ):
     settings.JOB_MAX_ATTEMPTS = 2
     project = make_project(2)
-    export = Export.start(project)
+    export = start_export(project)
     assert export.claim() and export.report(1, 3)
     _, seen = live.render_update(project.id, live.LiveState())
     age(export, attempts=2)
@@ -93,17 +94,17 @@ def test_it_fails_an_export_after_the_last_attempt_and_the_page_says_why(
     html, _ = live.render_update(project.id, seen)
     assert "Failed: The worker exporting this film stopped responding; try again." in html
     assert "Rendering the film" not in html
-    assert Export.start(project).status == ExportStatus.QUEUED, "a new export can start"
+    assert start_export(project).status == ExportStatus.QUEUED, "a new export can start"
 
 
 def test_a_dead_inline_export_is_failed_when_the_next_one_starts(db, make_project):
     # `manage.py export --inline` killed: its process was the only one that would render it.
     project = make_project(2)
-    export = Export.start(project, inline=True)
+    export = start_export(project, inline=True)
     assert export.claim()
     age(export)
 
-    again = Export.start(project, inline=True)
+    again = start_export(project, inline=True)
 
     export.refresh_from_db()
     assert (export.status, export.error) == (ExportStatus.FAILED, WORKER_DIED)
@@ -112,7 +113,7 @@ def test_a_dead_inline_export_is_failed_when_the_next_one_starts(db, make_projec
 
 def test_it_ends_the_cancel_of_an_export_whose_worker_died(db, make_project):
     project = make_project(2)
-    export = Export.start(project)
+    export = start_export(project)
     assert export.claim() and export.request_cancel()
     age(export)
 
@@ -125,7 +126,7 @@ def test_an_attempt_given_up_on_cannot_finish_and_leaves_no_film(
     db, make_project, media: Path, monkeypatch
 ):
     project = ready_project(make_project, media, [1.0])
-    export = Export.start(project)
+    export = start_export(project)
     real = render.render_export
 
     def taken_over_then_render(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -146,9 +147,9 @@ def test_an_attempt_given_up_on_cannot_finish_and_leaves_no_film(
 
 def test_it_resends_a_queued_export_whose_task_was_lost(db, make_project):
     HUEY.flush()
-    lost = Export.start(make_project(1))
+    lost = start_export(make_project(1))
     Export.objects.filter(id=lost.id).update(created=timezone.now() - timedelta(minutes=5))
-    Export.start(make_project(1))  # queued just now: its task is surely still coming
+    start_export(make_project(1))  # queued just now: its task is surely still coming
     try:
         assert jobs.reap_stale_exports() == 1
         assert HUEY.pending_count() == 1
@@ -176,9 +177,9 @@ print(project.id)
 
 
 START = """
-from exports.models import Export
+from exports.jobs import start_export
 from projects.models import Project
-print(Export.start(Project.objects.get(id={project})).id)
+print(start_export(Project.objects.get(id={project})).id)
 """
 RENDERING = "select 1 from exports_export where id = %s and status = 'running' and step >= 2"
 ENDED = (
@@ -225,7 +226,7 @@ def test_it_keeps_beating_through_a_long_silent_step(
     settings.JOB_HEARTBEAT_SECONDS = 0.1
     settings.JOB_STALE_AFTER = 0.6
     project = ready_project(make_project, media, [1.0, 1.0])
-    export = Export.start(project)
+    export = start_export(project)
     real_render = render.render_export
 
     def silent_then_render(*args, **kwargs):  # type: ignore[no-untyped-def]

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from exports import jobs
-from exports.models import Export, ExportStatus
+from exports.jobs import start_export
+from exports.models import ExportStatus
 from media.card import reading_seconds
 from tests.support.exports import FPS, ONSET, decode_audio, duration_of, onsets, ready_project
 
@@ -16,7 +17,7 @@ def test_a_scene_without_a_clip_gets_its_still_with_a_camera_move(db, make_proje
     project = ready_project(make_project, media, durations, clips=[True, False, True])
     # A scene whose clip is out of date is stood in for too.
     project.sentences.filter(position=3).update(is_video_dirty=True)
-    export = Export.start(project, inline=True)
+    export = start_export(project, inline=True)
     jobs.execute_export(export.id)
     export.refresh_from_db()
     assert export.status == ExportStatus.SUCCEEDED, export.error
@@ -41,7 +42,7 @@ def test_a_scene_with_nothing_yet_gets_a_card_and_silence_of_its_reading_length(
 ):
     project = ready_project(make_project, media, [1.0])
     (bare,) = project.add_sentences(["Nothing has been generated for this one yet."])
-    export = Export.start(project, inline=True)
+    export = start_export(project, inline=True)
     jobs.execute_export(export.id)
     export.refresh_from_db()
     assert export.status == ExportStatus.SUCCEEDED, export.error
@@ -54,7 +55,7 @@ def test_a_scene_with_nothing_yet_gets_a_card_and_silence_of_its_reading_length(
 
 def test_without_stand_ins_an_unready_scene_fails_the_export(db, make_project, media: Path):
     project = ready_project(make_project, media, [1.0, 1.0], clips=[True, False])
-    export = Export.start(project, inline=True, standins=False)
+    export = start_export(project, inline=True, standins=False)
     jobs.execute_export(export.id)
     export.refresh_from_db()
     assert export.status == ExportStatus.FAILED

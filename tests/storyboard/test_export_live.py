@@ -1,6 +1,6 @@
 """An open storyboard sees an export's progress: the live update re-renders its panel."""
 
-from exports.models import Export
+from exports.jobs import start_export
 from generation import runs, worker
 from generation.models import GenerationRun, JobStatus
 from projects.vocabulary import STAGE_ORDER
@@ -13,7 +13,7 @@ def test_export_progress_changes_the_signature_and_re_renders_the_panel(db, make
     # A page just connected gets the panel as it is now, like the toolbar.
     assert 'id="export-panel"' in html and "Export queued" not in html
 
-    export = Export.start(project, inline=True)
+    export = start_export(project, inline=True)
     assert live.signature(project.id) != seen.signature
     html, seen = live.render_update(project.id, seen)
     assert 'id="export-panel" class="export-panel" hx-swap-oob="true"' in html

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from exports import jobs
+from exports.jobs import start_export
 from exports.models import Export, ExportStatus
 from generation.backends.camera import CameraMoveBackend, clip_job
 from media.ffmpeg import ffmpeg_exe, probe
@@ -112,7 +113,7 @@ def duration_of(path: Path) -> float:
 def inline_export(project: Project, **options: object) -> Export:
     """Export the project in this process (as `manage.py export --inline` does) and check
     that it succeeded."""
-    export = Export.start(project, inline=True, **options)
+    export = start_export(project, inline=True, **options)
     jobs.execute_export(export.id)
     export.refresh_from_db()
     assert export.status == ExportStatus.SUCCEEDED, export.error

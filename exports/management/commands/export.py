@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from exports import jobs
+from exports.jobs import start_export
 from exports.models import Export, ExportInProgress, ExportStatus
 from projects.models import Project
 
@@ -60,7 +61,7 @@ class Command(BaseCommand):
                 raise bad(f"Scenes {listed} have no up-to-date clip: generate them first.")
             self.stderr.write(f"Scenes {listed} have no up-to-date clip: using stand-ins.")
         try:
-            export = Export.start(
+            export = start_export(
                 project,
                 captions=options["captions"],
                 fades=options["fades"],
