@@ -20,7 +20,7 @@ from generation.models import JobStatus
 from media.ffmpeg import MediaError
 from projects.models import Project, Sentence
 from projects.private_media import secret_part
-from projects.vocabulary import export_file
+from projects.vocabulary import Stage, export_file
 from work import claims, queue
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def scene_problems(project: Project, sentences: list[Sentence] | None = None) ->
     run = project.runs.first()
     if run is not None:
         failed = set(
-            run.jobs.filter(stage="videos", status=JobStatus.FAILED).values_list(
+            run.jobs.filter(stage=Stage.VIDEOS, status=JobStatus.FAILED).values_list(
                 "sentence_id", flat=True
             )
         )

@@ -21,7 +21,7 @@ from generation import estimates, notify, webhooks
 from generation.models import GenerationJob, GenerationRun, JobStatus, Origin, RunStatus
 from generation.planner import NO_AUDIO, NO_IMAGE, NOT_APPROVED, plan
 from projects.models import Project, Sentence
-from projects.vocabulary import STAGE_ORDER, Stage
+from projects.vocabulary import ASSET_STAGE, STAGE_ORDER, Asset, Stage
 from work import queue
 
 log = logging.getLogger(__name__)
@@ -191,11 +191,8 @@ def skip_videos_without_inputs(run: GenerationRun) -> None:
     """Clips whose picture or narration failed or is missing end skipped, with the reason."""
     waiting = run.jobs.filter(stage=Stage.VIDEOS, status=JobStatus.PENDING)
     now = timezone.now()
-    for asset, field, reason in (
-        ("image", "image_file", NO_IMAGE),
-        ("audio", "audio_file", NO_AUDIO),
-    ):
-        stage = Stage.IMAGES if asset == "image" else Stage.AUDIO
+    for asset, reason in ((Asset.IMAGE, NO_IMAGE), (Asset.AUDIO, NO_AUDIO)):
+        field, stage = f"{asset}_file", ASSET_STAGE[asset]
         # A scene re-rolled in this run has several picture jobs: one that worked is enough.
         made = run.jobs.filter(stage=stage, status=JobStatus.SUCCEEDED).values("sentence")
         failed_here = (

@@ -16,13 +16,17 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from generation.models import GenerationJob, JobStatus, Worker
-from projects.vocabulary import STAGE_ORDER
+from projects.vocabulary import STAGE_ORDER, Stage
 from work import claims
 
 log = logging.getLogger(__name__)
 
 # What a stage makes, in the words the page uses: "waiting for a worker that makes clips".
-STAGE_NOUN = {"audio": "narration", "images": "pictures", "videos": "clips"}
+STAGE_NOUN: dict[str, str] = {
+    Stage.AUDIO: "narration",
+    Stage.IMAGES: "pictures",
+    Stage.VIDEOS: "clips",
+}
 
 _lock = threading.Lock()
 _threads = 0

@@ -10,12 +10,7 @@ import ast
 from collections import defaultdict
 from pathlib import Path
 
-import pytest
-
 from tests.support import ROOT
-
-# Issue 14 is untangling these; the marker goes when the graph is clean.
-untangling = pytest.mark.xfail(reason="issue 14: imports still being untangled", strict=False)
 
 # Lowest first: a module may import its own app and the apps before it, never one after.
 LAYERS = [
@@ -122,7 +117,6 @@ def test_it_finds_imports_inside_functions() -> None:
     assert any(edges.values())
 
 
-@untangling
 def test_it_imports_only_from_lower_layers() -> None:
     upward = sorted(
         f"{module} -> {target}"
@@ -133,7 +127,6 @@ def test_it_imports_only_from_lower_layers() -> None:
     assert upward == []
 
 
-@untangling
 def test_it_has_no_cycle_between_apps() -> None:
     apps: dict[str, set[str]] = defaultdict(set)
     for module, targets in graph().items():
@@ -141,7 +134,6 @@ def test_it_has_no_cycle_between_apps() -> None:
     assert cycles(apps) == []
 
 
-@untangling
 def test_it_has_no_cycle_between_modules() -> None:
     assert cycles(graph()) == []
 

@@ -3,7 +3,7 @@ one thing and gets split, unless it is one cohesive thing (listed here, with why
 
 from __future__ import annotations
 
-from tests.site.test_import_graph import modules, untangling
+from tests.site.test_import_graph import modules
 
 MAX_LINES = 500
 COHESIVE = {
@@ -13,7 +13,6 @@ COHESIVE = {
 }
 
 
-@untangling
 def test_it_keeps_modules_small() -> None:
     too_long = {
         name: lines
