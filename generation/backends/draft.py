@@ -1,7 +1,8 @@
 """The draft preset: a watchable animatic in seconds on any CPU, with no model weights.
 
-Images are storyboard cards drawn with Pillow; narration comes from espeak-ng when it is
-installed, else a silent track as long as the sentence takes to read, so timing still works.
+Images are storyboard cards drawn with Pillow (`media.card`); narration comes from espeak-ng
+when it is installed, else a silent track as long as the sentence takes to read, so timing
+still works.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ ESPEAK_TIMEOUT_SECONDS = 60
 
 
 def draw_card(job: JobInput) -> Image.Image:
+    """The job's scene as a card."""
     return card.draw_card(
         width=job.width,
         height=job.height,
