@@ -71,10 +71,10 @@ TINY = Scale("tiny", "cpu", 64, 2, 2, 4, 64, 64, 4, 2, 8, 2)
 def sd_parts() -> dict[str, Any]:
     """SD 2.1 / sd-turbo's architecture (865M UNet, 340M text encoder, 84M VAE)."""
     import torch
-    from diffusers import AutoencoderKL, EulerDiscreteScheduler, UNet2DConditionModel
+    from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
-    from tests.support.tiny_models import clip_tokenizer
+    from tests.support.tiny_models import clip_tokenizer, sd_turbo_scheduler
 
     unet = UNet2DConditionModel(
         sample_size=64,
@@ -104,13 +104,7 @@ def sd_parts() -> dict[str, Any]:
     text.vocab_size, text.max_position_embeddings = 49408, 77
     text.bos_token_id, text.eos_token_id, text.pad_token_id = 0, 1, 1
     with torch.device("cpu"):  # schedulers keep their tables on the CPU
-        scheduler = EulerDiscreteScheduler(
-            beta_start=0.00085,
-            beta_end=0.012,
-            beta_schedule="scaled_linear",
-            timestep_spacing="trailing",
-            steps_offset=1,
-        )
+        scheduler = sd_turbo_scheduler()
     return {
         "unet": unet,
         "vae": vae,
@@ -125,10 +119,11 @@ def svd_parts() -> dict[str, Any]:
     import torch
     from diffusers import (
         AutoencoderKLTemporalDecoder,
-        EulerDiscreteScheduler,
         UNetSpatioTemporalConditionModel,
     )
     from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    from tests.support.tiny_models import svd_scheduler
 
     # diffusers' defaults are SVD's UNet; XT differs only in making 25 frames.
     unet = UNetSpatioTemporalConditionModel(sample_size=96, num_frames=FULL.video_frames)
@@ -149,20 +144,7 @@ def svd_parts() -> dict[str, Any]:
     )
     vision.image_size = 224
     with torch.device("cpu"):  # schedulers keep their tables on the CPU
-        scheduler = EulerDiscreteScheduler(
-            beta_schedule="scaled_linear",
-            beta_start=0.00085,
-            beta_end=0.012,
-            interpolation_type="linear",
-            num_train_timesteps=1000,
-            prediction_type="v_prediction",
-            sigma_max=700.0,
-            sigma_min=0.002,
-            steps_offset=1,
-            timestep_spacing="leading",
-            timestep_type="continuous",
-            use_karras_sigmas=True,
-        )
+        scheduler = svd_scheduler()
     return {
         "unet": unet,
         "vae": vae,

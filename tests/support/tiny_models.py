@@ -28,11 +28,43 @@ def clip_tokenizer() -> Any:
     return CLIPTokenizer(vocab=vocab, merges=[], model_max_length=77)
 
 
+def sd_turbo_scheduler() -> Any:
+    """sd-turbo's scheduler, as its model folder configures it."""
+    from diffusers import EulerDiscreteScheduler
+
+    return EulerDiscreteScheduler(
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        timestep_spacing="trailing",
+        steps_offset=1,
+    )
+
+
+def svd_scheduler() -> Any:
+    """Stable Video Diffusion's scheduler, as its model folder configures it."""
+    from diffusers import EulerDiscreteScheduler
+
+    return EulerDiscreteScheduler(
+        beta_schedule="scaled_linear",
+        beta_start=0.00085,
+        beta_end=0.012,
+        interpolation_type="linear",
+        num_train_timesteps=1000,
+        prediction_type="v_prediction",
+        sigma_max=700.0,
+        sigma_min=0.002,
+        steps_offset=1,
+        timestep_spacing="leading",
+        timestep_type="continuous",
+        use_karras_sigmas=True,
+    )
+
+
 def build_tiny_sd(folder: Path) -> Path:
     """A StableDiffusionPipeline of ~1 MB with sd-turbo's scheduler, saved to `folder`."""
     from diffusers import (
         AutoencoderKL,
-        EulerDiscreteScheduler,
         StableDiffusionPipeline,
         UNet2DConditionModel,
     )
@@ -76,13 +108,7 @@ def build_tiny_sd(folder: Path) -> Path:
             max_position_embeddings=77,
         )
     )
-    scheduler = EulerDiscreteScheduler(
-        beta_start=0.00085,
-        beta_end=0.012,
-        beta_schedule="scaled_linear",
-        timestep_spacing="trailing",
-        steps_offset=1,
-    )
+    scheduler = sd_turbo_scheduler()
     pipe = StableDiffusionPipeline(
         vae=vae,
         text_encoder=text_encoder,
@@ -101,7 +127,6 @@ def build_tiny_svd(folder: Path) -> Path:
     """A StableVideoDiffusionPipeline of a few MB, saved to `folder`."""
     from diffusers import (
         AutoencoderKLTemporalDecoder,
-        EulerDiscreteScheduler,
         StableVideoDiffusionPipeline,
         UNetSpatioTemporalConditionModel,
     )
@@ -131,20 +156,7 @@ def build_tiny_svd(folder: Path) -> Path:
         latent_channels=4,
         layers_per_block=1,
     )
-    scheduler = EulerDiscreteScheduler(
-        beta_schedule="scaled_linear",
-        beta_start=0.00085,
-        beta_end=0.012,
-        interpolation_type="linear",
-        num_train_timesteps=1000,
-        prediction_type="v_prediction",
-        sigma_max=700.0,
-        sigma_min=0.002,
-        steps_offset=1,
-        timestep_spacing="leading",
-        timestep_type="continuous",
-        use_karras_sigmas=True,
-    )
+    scheduler = svd_scheduler()
     # The pipeline resizes the conditioning image to 224x224 itself.
     image_encoder = CLIPVisionModelWithProjection(
         CLIPVisionConfig(
