@@ -1,13 +1,12 @@
 """The export API: start, list and cancel exports, and fetch a finished film (JSON, under /api/)."""
 
-from typing import Any
-
 from django.http import HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET, require_POST
 
-from exports.jobs import scene_problems, start_export
+from exports import jobs
+from exports.jobs import start_export
 from exports.models import Export, ExportInProgress
 from projects import private_media
 from projects.http import (
@@ -18,7 +17,6 @@ from projects.http import (
     load_project,
     read_json_object,
 )
-from projects.models import Project
 
 OPTIONS = {"captions": False, "fades": False, "standins": True}
 
@@ -37,14 +35,6 @@ def parse_options(request: AuthedRequest) -> dict[str, bool]:
     return options
 
 
-def not_ready(project: Project) -> list[dict[str, Any]]:
-    by_id = scene_problems(project)
-    return [
-        {"position": s.position, "sceneId": s.id, "reason": by_id[s.id]}
-        for s in project.sentences.filter(id__in=by_id)
-    ]
-
-
 @api_login_required
 @require_POST
 def api_export(request: AuthedRequest, project_id: int) -> HttpResponse:
@@ -52,7 +42,7 @@ def api_export(request: AuthedRequest, project_id: int) -> HttpResponse:
     options = parse_options(request)
     if not project.sentences.exists():
         return json_error(400, "This project has no scenes to export.")
-    if not options["standins"] and (scenes := not_ready(project)):
+    if not options["standins"] and (scenes := jobs.not_ready(project)):
         return json_error(
             409,
             "Some scenes have no up-to-date clip: generate them first, or export with stand-ins.",

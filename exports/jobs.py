@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import shutil
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -69,6 +70,15 @@ def scene_problems(project: Project, sentences: list[Sentence] | None = None) ->
             )
         )
     return {s.id: why for s in sentences if (why := problem_of(s, s.id in failed))}
+
+
+def not_ready(project: Project) -> list[dict[str, Any]]:
+    """The scenes an export would replace with a stand-in, as the API and the page list them."""
+    by_id = scene_problems(project)
+    return [
+        {"position": s.position, "sceneId": s.id, "reason": by_id[s.id]}
+        for s in project.sentences.filter(id__in=by_id)
+    ]
 
 
 def problem_of(sentence: Sentence, failed: bool = False) -> str:

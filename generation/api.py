@@ -1,7 +1,6 @@
 """The generation API: start, follow and steer a project's runs (JSON, under /api/)."""
 
 from django.http import HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET, require_POST
 
 from generation import runs
@@ -14,6 +13,7 @@ from projects.http import (
     api_login_required,
     json_error,
     load_project,
+    load_sentence,
     read_json_object,
 )
 from projects.models import Project
@@ -172,9 +172,6 @@ def steered_payload(run: GenerationRun, steered: runs.Steered, message: str) -> 
     )
 
 
-NOTHING_RUNS = "No generation run is in progress for this project."
-
-
 @api_login_required
 @require_POST
 def api_stop_after_running(request: AuthedRequest, project_id: int) -> HttpResponse:
@@ -182,47 +179,15 @@ def api_stop_after_running(request: AuthedRequest, project_id: int) -> HttpRespo
     run = project.runs.active().first()
     steered = runs.stop_after_running(run) if run is not None else None
     if run is None or steered is None:
-        return json_error(409, NOTHING_RUNS)
-    return steered_payload(run, steered, stop_message(steered))
-
-
-def stop_message(steered: runs.Steered) -> str:
-    return (
-        f"Stopping after {steered.stopping} running job{pluralize(steered.stopping)}: "
-        f"{steered.cancelled} waiting job{pluralize(steered.cancelled)} cancelled."
-    )
-
-
-def pluralize(n: int) -> str:
-    return "" if n == 1 else "s"
-
-
-def scene_action(
-    request: AuthedRequest, project: Project, sentence_id: int, cancel: bool
-) -> tuple[GenerationRun | None, runs.Steered | None, str]:
-    """Cancel or prioritise one scene in the project's active run: (run, effect, message)."""
-    sentence = get_object_or_404(project.sentences.all(), id=sentence_id)
-    run = project.runs.active().first()
-    if run is None:
-        return None, None, NOTHING_RUNS
-    if cancel:
-        steered = runs.cancel_scene(run, sentence)
-        n = steered.cancelled
-        message = f"Scene {sentence.position}: {n} job{pluralize(n)} cancelled."
-    else:
-        steered = runs.make_next(run, sentence)
-        n = steered.moved
-        message = f"Scene {sentence.position} goes next ({n} job{pluralize(n)})."
-    if not n:
-        return run, None, f"Scene {sentence.position} has nothing left to do in this run."
-    return run, steered, message
+        return json_error(409, runs.NOTHING_RUNS)
+    return steered_payload(run, steered, steered.stop_message())
 
 
 @api_login_required
 @require_POST
 def api_cancel_scene(request: AuthedRequest, project_id: int, sentence_id: int) -> HttpResponse:
-    project = load_project(request, project_id)
-    run, steered, message = scene_action(request, project, sentence_id, cancel=True)
+    sentence = load_sentence(request, project_id, sentence_id)
+    run, steered, message = runs.steer_scene(sentence, cancel=True)
     if run is None or steered is None:
         return json_error(409, message)
     return steered_payload(run, steered, message)
@@ -231,8 +196,8 @@ def api_cancel_scene(request: AuthedRequest, project_id: int, sentence_id: int) 
 @api_login_required
 @require_POST
 def api_make_next(request: AuthedRequest, project_id: int, sentence_id: int) -> HttpResponse:
-    project = load_project(request, project_id)
-    run, steered, message = scene_action(request, project, sentence_id, cancel=False)
+    sentence = load_sentence(request, project_id, sentence_id)
+    run, steered, message = runs.steer_scene(sentence, cancel=False)
     if run is None or steered is None:
         return json_error(409, message)
     return steered_payload(run, steered, message)

@@ -279,6 +279,20 @@ class Steered:
     def as_json(self) -> dict[str, int]:
         return {"cancelled": self.cancelled, "stopping": self.stopping, "moved": self.moved}
 
+    def stop_message(self) -> str:
+        """What "stop after running jobs" did, in words."""
+        return (
+            f"Stopping after {self.stopping} running job{pluralize(self.stopping)}: "
+            f"{self.cancelled} waiting job{pluralize(self.cancelled)} cancelled."
+        )
+
+
+NOTHING_RUNS = "No generation run is in progress for this project."
+
+
+def pluralize(n: int) -> str:
+    return "" if n == 1 else "s"
+
 
 def stop_after_running(run: GenerationRun) -> Steered | None:
     """Nothing new starts; the jobs running now finish and keep their assets.
@@ -341,6 +355,26 @@ def make_next(run: GenerationRun, sentence: Sentence) -> Steered:
                 )
     notify.run_changed(run)
     return Steered(moved=moved)
+
+
+def steer_scene(
+    sentence: Sentence, cancel: bool
+) -> tuple[GenerationRun | None, Steered | None, str]:
+    """Cancel or prioritise one scene in its project's active run: (run, effect, message)."""
+    run = sentence.project.runs.active().first()
+    if run is None:
+        return None, None, NOTHING_RUNS
+    if cancel:
+        steered = cancel_scene(run, sentence)
+        n = steered.cancelled
+        message = f"Scene {sentence.position}: {n} job{pluralize(n)} cancelled."
+    else:
+        steered = make_next(run, sentence)
+        n = steered.moved
+        message = f"Scene {sentence.position} goes next ({n} job{pluralize(n)})."
+    if not n:
+        return run, None, f"Scene {sentence.position} has nothing left to do in this run."
+    return run, steered, message
 
 
 # Between the pause reason's words and the error it paused for (see pause_error).

@@ -8,7 +8,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from exports.api import not_ready
+from exports import jobs
 from exports.jobs import problem_of, start_export
 from exports.models import Export, ExportInProgress
 from generation.models import JobStatus
@@ -90,7 +90,7 @@ def export(request: AuthedRequest, project_id: int) -> HttpResponse:
     }
     if not project.sentences.exists():
         return panel_response(request, project, 400, export_error="There are no scenes yet.")
-    if not options["standins"] and not_ready(project):
+    if not options["standins"] and jobs.not_ready(project):
         return panel_response(
             request,
             project,

@@ -14,18 +14,18 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from generation import estimates, runs, workers
-from generation.api import NOTHING_RUNS, scene_action, stop_message
 from generation.models import Origin, RunStatus
 from generation.planner import plan
 from generation.progress import job_errors, run_progress
 from generation.scenes import review_scenes
-from projects.http import AuthedRequest, load_project
+from projects.http import AuthedRequest, load_project, load_sentence
 from projects.models import Project, Sentence
 from projects.vocabulary import STAGE_ORDER, Stage
 
 TOOLBAR = "storyboard/toolbar.html"
 
 
+# The Generate dropdown's options: every stage, or one.
 OPTIONS = {"all": STAGE_ORDER, **{stage: [stage] for stage in STAGE_ORDER}}
 
 
@@ -130,12 +130,6 @@ def rendered_now() -> dict:
     return {"rendered_at": now.isoformat(), "rendered_us": int(now.timestamp() * 1_000_000)}
 
 
-PAGE_OPTIONS = {
-    "all": STAGE_ORDER,
-    **{stage: [stage] for stage in STAGE_ORDER},
-}
-
-
 def toolbar_response(
     request: AuthedRequest, project: Project, status: int = 200, **extra: Any
 ) -> HttpResponse:
@@ -149,7 +143,7 @@ def toolbar_response(
 @require_POST
 def generate(request: AuthedRequest, project_id: int) -> HttpResponse:
     project = load_project(request, project_id)
-    stages = PAGE_OPTIONS.get(request.POST.get("option", ""))
+    stages = OPTIONS.get(request.POST.get("option", ""))
     if stages is None:
         return toolbar_response(
             request, project, status=400, toolbar_error="Choose what to generate."
@@ -220,18 +214,18 @@ def stop_after_running(request: AuthedRequest, project_id: int) -> HttpResponse:
     run = project.runs.active().first()
     steered = runs.stop_after_running(run) if run is not None else None
     if steered is None:
-        return toolbar_response(request, project, status=409, toolbar_error=NOTHING_RUNS)
-    return toolbar_response(request, project, toolbar_notice=stop_message(steered))
+        return toolbar_response(request, project, status=409, toolbar_error=runs.NOTHING_RUNS)
+    return toolbar_response(request, project, toolbar_notice=steered.stop_message())
 
 
 def page_scene_action(
     request: AuthedRequest, project_id: int, sentence_id: int, cancel: bool
 ) -> HttpResponse:
-    project = load_project(request, project_id)
-    run, steered, message = scene_action(request, project, sentence_id, cancel)
+    sentence = load_sentence(request, project_id, sentence_id)
+    run, steered, message = runs.steer_scene(sentence, cancel)
     if steered is None:
-        return toolbar_response(request, project, status=409, toolbar_error=message)
-    return toolbar_response(request, project, toolbar_notice=message)
+        return toolbar_response(request, sentence.project, status=409, toolbar_error=message)
+    return toolbar_response(request, sentence.project, toolbar_notice=message)
 
 
 @login_required
