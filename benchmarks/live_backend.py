@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import time
 
+from benchmarks.instant_backend import SECONDS, asset_bytes
 from generation import worker
 from generation.backends.base import GeneratedAsset, JobInput, StepCallback
 
@@ -36,10 +37,11 @@ class TimedBackend:
     def generate(self, job: JobInput, on_step: StepCallback) -> GeneratedAsset:
         on_step(0, 1)
         time.sleep(JOB_SECONDS)
+        # Real assets: the engine verifies each before recording it.
         path = job.work_dir / {"audio": "a.wav", "images": "i.png", "videos": "v.mp4"}[job.stage]
-        path.write_bytes(b"x")
+        path.write_bytes(asset_bytes(job.stage, job.width, job.height, job.fps))
         on_step(1, 1)
-        return GeneratedAsset(path, duration=1.0)
+        return GeneratedAsset(path, duration=SECONDS)
 
 
 def make_backend(stage: str, preset: str) -> TimedBackend:

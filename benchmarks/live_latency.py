@@ -140,7 +140,7 @@ def one_run(stack: Stack, context: Any, scenes: int, tabs: int, commits: Path) -
     started = time.monotonic()
     first = pages[0]
     first.get_by_text("Generate All ▾").click()
-    first.locator('.dropdown button[value="audio"]').click()
+    first.locator('.generate-form .dropdown button[value="audio"]').click()
     summary = f"Last run: all {scenes} done."
     for page in pages:
         page.locator(".run-summary").filter(has_text=summary).wait_for(timeout=300_000)
