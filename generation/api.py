@@ -183,24 +183,26 @@ def api_stop_after_running(request: AuthedRequest, project_id: int) -> HttpRespo
     return steered_payload(run, steered, steered.stop_message())
 
 
-@api_login_required
-@require_POST
-def api_cancel_scene(request: AuthedRequest, project_id: int, sentence_id: int) -> HttpResponse:
+def steer_scene(
+    request: AuthedRequest, project_id: int, sentence_id: int, cancel: bool
+) -> HttpResponse:
     sentence = load_sentence(request, project_id, sentence_id)
-    run, steered, message = runs.steer_scene(sentence, cancel=True)
+    run, steered, message = runs.steer_scene(sentence, cancel)
     if run is None or steered is None:
         return json_error(409, message)
     return steered_payload(run, steered, message)
+
+
+@api_login_required
+@require_POST
+def api_cancel_scene(request: AuthedRequest, project_id: int, sentence_id: int) -> HttpResponse:
+    return steer_scene(request, project_id, sentence_id, cancel=True)
 
 
 @api_login_required
 @require_POST
 def api_make_next(request: AuthedRequest, project_id: int, sentence_id: int) -> HttpResponse:
-    sentence = load_sentence(request, project_id, sentence_id)
-    run, steered, message = runs.steer_scene(sentence, cancel=False)
-    if run is None or steered is None:
-        return json_error(409, message)
-    return steered_payload(run, steered, message)
+    return steer_scene(request, project_id, sentence_id, cancel=False)
 
 
 @api_login_required
