@@ -112,9 +112,9 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
 def test_it_finds_imports_inside_functions() -> None:
     # The check is only as good as its reading of the code: an import hidden in a
     # function body must count.
-    edges = graph()
-    assert "storyboard_site.settings" in edges
-    assert any(edges.values())
+    # The registry imports each heavy backend only when it is asked for: `from .speech import
+    # CoquiSpeechBackend` inside a function, a relative import too.
+    assert "generation.backends.speech" in graph()["generation.backends.registry"]
 
 
 def test_it_imports_only_from_lower_layers() -> None:
